@@ -1,0 +1,400 @@
+// Package trust is PyPI's half of the trusted-publishing token exchange:
+// GET /_/oidc/audience and POST /_/oidc/mint-token (and its legacy alias
+// /_/oidc/github/mint-token), deciding in the order of warehouse's
+// oidc/views.py so that the same error wins (pypi-server.md §1.3).
+//
+// Every attempt is recorded in the event log with the claims that matter,
+// the verdict and, when no publisher matched, a diagnosis naming the
+// closest configured publisher. The client only ever sees PyPI's bytes.
+package trust
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/publisher"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
+)
+
+// Mint-token error codes (§1.5).
+const (
+	CodeInvalidPayload          = "invalid-payload"
+	CodeNotEnabled              = "not-enabled"
+	CodeInvalidToken            = "invalid-token"
+	CodeInvalidPendingPublisher = "invalid-pending-publisher"
+	CodeInvalidPublisher        = "invalid-publisher"
+	CodeInvalidReuseToken       = "invalid-reuse-token"
+)
+
+// Descriptions that do not vary.
+const (
+	DescMalformedJWT    = "malformed JWT"
+	DescUnknownIssuer   = "unknown trusted publishing issuer"
+	DescInvalidToken    = "malformed or invalid token"
+	DescProjectExists   = "valid token, but project already exists"
+	DescReusedToken     = "invalid token: already used"
+	noPublisherTemplate = "valid token, but no corresponding publisher (%s)"
+)
+
+// ProjectInfo is a project as the exchange sees it.
+type ProjectInfo struct {
+	ID   string
+	Name string
+}
+
+// Projects is the project database as far as the exchange needs it.
+type Projects interface {
+	// Lookup finds a project by any spelling of its name.
+	Lookup(name string) (ProjectInfo, bool)
+	// CreateForPublisher is ProjectService.create_project(name, creator,
+	// creator_is_owner=(organization == ""), ratelimited=False,
+	// organization_id=organization): the admin flag, then every name rule
+	// of §5.8. A refusal is a *Rejection.
+	CreateForPublisher(name, creator, organization string) (ProjectInfo, error)
+	// SameName reports whether two names normalize alike (PEP 503).
+	SameName(a, b string) bool
+}
+
+// Rejection is an HTTPException from project creation; the exchange
+// reports its message as an invalid-payload description.
+type Rejection struct {
+	Status  int
+	Message string
+}
+
+func (r *Rejection) Error() string { return r.Message }
+
+// Exchange holds what the endpoints need.
+type Exchange struct {
+	Issuers    *oidc.Registry
+	Verifier   *oidc.Verifier
+	JTI        *oidc.JTIStore
+	Publishers *publisher.Store
+	Tokens     *apitoken.Service
+	Projects   Projects
+	Flags      *adminflag.Set
+	Events     *events.Log
+	Clock      clock.Clock
+	Logger     *log.Logger
+
+	mu       sync.RWMutex
+	audience string
+
+	// pendingMu makes "pending publisher matched → project created →
+	// publisher reified" one step, as PyPI's database transaction does.
+	pendingMu sync.Mutex
+}
+
+// SetAudience changes the audience tokens must carry.
+func (x *Exchange) SetAudience(a string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.audience = a
+}
+
+// Audience returns the configured audience.
+func (x *Exchange) Audience() string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.audience
+}
+
+// HandleAudience serves GET /_/oidc/audience (§1.1). Only the global
+// disallow-oidc flag matters here.
+func (x *Exchange) HandleAudience(w http.ResponseWriter, r *http.Request) {
+	if x.Flags.Enabled(adminflag.DisallowOIDC) {
+		writeJSON(w, http.StatusForbidden, pyfmt.Object{{Key: "message", Value: "Trusted publishing functionality not enabled"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, pyfmt.Object{{Key: "audience", Value: x.Audience()}})
+}
+
+// HandleMint serves POST /_/oidc/mint-token and /_/oidc/github/mint-token.
+func (x *Exchange) HandleMint(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	res := x.Mint(body)
+	res.Event.Details.(*MintDetails).Endpoint = r.URL.Path
+	x.record(res)
+	switch {
+	case res.Internal:
+		// An unexpected Python exception in PyPI: Pyramid's 500 page.
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "Internal Server Error")
+	case res.Code != "":
+		writeJSON(w, http.StatusUnprocessableEntity, pyfmt.Object{
+			{Key: "message", Value: "Token request failed"},
+			{Key: "errors", Value: []pyfmt.Object{{{Key: "code", Value: res.Code}, {Key: "description", Value: res.Description}}}},
+		})
+	default:
+		writeJSON(w, http.StatusOK, pyfmt.Object{
+			{Key: "success", Value: true},
+			{Key: "token", Value: res.Token},
+			{Key: "expires", Value: res.Expires},
+		})
+	}
+}
+
+// writeJSON renders like Pyramid's json renderer (json.dumps defaults).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(pyfmt.JSON(v))
+}
+
+// Result is the outcome of one mint attempt.
+type Result struct {
+	// Code and Description are the 422 error; both empty on success.
+	Code        string
+	Description string
+	// Internal is a 500 (PyPI raising an unexpected exception).
+	Internal bool
+	// Token and Expires are the success body.
+	Token   string
+	Expires int64
+	// Event is what the log records.
+	Event events.Event
+}
+
+// MintDetails is the Details of a mint event.
+type MintDetails struct {
+	Endpoint  string               `json:"endpoint,omitempty"`
+	Issuer    string               `json:"issuer,omitempty"`
+	Service   string               `json:"service,omitempty"`
+	Claims    map[string]any       `json:"claims,omitempty"`
+	Publisher *publisher.Publisher `json:"publisher,omitempty"`
+	Pending   *publisher.Publisher `json:"pending_publisher,omitempty"`
+	Project   string               `json:"created_project,omitempty"`
+	Diagnosis *publisher.Diagnosis `json:"diagnosis,omitempty"`
+	TokenID   string               `json:"token_id,omitempty"`
+	Expires   int64                `json:"expires,omitempty"`
+}
+
+// mattering lists, per service, the claims a user needs to see to
+// understand a decision.
+var mattering = map[string][]string{
+	oidc.GitHub:      {"sub", "repository", "repository_owner", "repository_owner_id", "workflow_ref", "job_workflow_ref", "ref", "sha", "environment", "event_name"},
+	oidc.GitLab:      {"sub", "project_path", "ci_config_ref_uri", "ref_path", "sha", "environment"},
+	oidc.Google:      {"sub", "email", "email_verified"},
+	oidc.ActiveState: {"sub", "organization", "project", "actor", "actor_id", "builder"},
+}
+
+var registered = []string{"iss", "aud", "iat", "nbf", "exp", "jti"}
+
+func claimsThatMatter(service string, c map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, group := range [][]string{registered, mattering[service]} {
+		for _, k := range group {
+			if v, ok := c[k]; ok {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// Mint runs the pipeline of §1.3 on a request body.
+func (x *Exchange) Mint(body []byte) Result {
+	d := &MintDetails{}
+	res := Result{Event: events.Event{Kind: events.KindMint, Time: x.Clock.Now().UTC(), Details: d}}
+	fail := func(code, desc, why string) Result {
+		res.Code, res.Description = code, desc
+		res.Event.Verdict, res.Event.Status, res.Event.Code, res.Event.Message = "error", http.StatusUnprocessableEntity, code, desc
+		res.Event.Why = why
+		return res
+	}
+	internal := func(why string) Result {
+		res.Internal = true
+		res.Event.Verdict, res.Event.Status, res.Event.Message = "error", http.StatusInternalServerError, "Internal Server Error"
+		res.Event.Why = why + " (PyPI answers 500 here)"
+		return res
+	}
+
+	// 1. pydantic TokenPayload.
+	raw, perr := parsePayload(body)
+	if perr != "" {
+		return fail(CodeInvalidPayload, perr, "the body is not {\"token\": \"<string>\"}")
+	}
+
+	// 2. Unverified decode; iss must be present.
+	u, err := oidc.Peek(raw)
+	if err != nil {
+		return fail(CodeInvalidPayload, DescMalformedJWT, "the token is not a JWT: "+err.Error())
+	}
+	issVal, ok := u.Claims["iss"]
+	if !ok {
+		d.Claims = claimsThatMatter("", u.Claims)
+		return fail(CodeInvalidPayload, DescMalformedJWT, "the JWT has no iss claim")
+	}
+	d.Claims = claimsThatMatter("", u.Claims)
+
+	// 3. iss → service, by exact string.
+	iss, isStr := issVal.(string)
+	if !isStr {
+		switch issVal.(type) {
+		case []any, map[string]any:
+			return internal("iss is a JSON array/object; PyPI's dict lookup raises TypeError (unhashable)")
+		}
+		return fail(CodeInvalidPayload, DescUnknownIssuer, fmt.Sprintf("iss %v is not a string", issVal))
+	}
+	d.Issuer = iss
+	issuer, known := x.Issuers.Lookup(iss)
+	if !known {
+		return fail(CodeInvalidPayload, DescUnknownIssuer, fmt.Sprintf("iss %q is neither a canonical issuer nor a configured custom issuer", iss))
+	}
+	svc := issuer.Service
+	d.Service = svc
+	d.Claims = claimsThatMatter(svc, u.Claims)
+
+	// 4. Admin flags: global, or per issuer for canonical issuers only.
+	if x.Flags.Enabled(adminflag.DisallowOIDC) || (!issuer.Custom && x.Flags.Enabled(adminflag.ForService(svc))) {
+		return fail(CodeNotEnabled, svc+" trusted publishing functionality not enabled", "admin flag set: "+strings.Join(x.Flags.EnabledNames(), ", "))
+	}
+
+	// 5. Signature and registered claims.
+	claims, err := x.Verifier.Verify(raw, issuer, x.Audience())
+	if err != nil {
+		return fail(CodeInvalidToken, DescInvalidToken, err.Error())
+	}
+
+	// 6. Pending publishers. An InvalidPublisherError here is swallowed
+	// (warehouse oidc/views.py mint_token: "it's OK, we will try finding a
+	// regular publisher"); a ReusedTokenError is not caught there.
+	var pendingNote string
+	if r, stop := x.tryPending(svc, claims, d, fail, internal); stop {
+		return r
+	} else if d.Pending != nil {
+		pendingNote = "pending publisher reified; "
+	}
+
+	// 7. Normal publishers.
+	pub, err := x.Publishers.Find(svc, claims, false, x.JTI.Exists)
+	if err != nil {
+		var ipe *publisher.InvalidPublisherError
+		var ie *publisher.InternalError
+		switch {
+		case errors.Is(err, publisher.ErrReusedToken):
+			return fail(CodeInvalidReuseToken, DescReusedToken, "jti "+jtiText(claims)+" was already used to mint a token")
+		case errors.As(err, &ie):
+			return internal(ie.Why)
+		case errors.As(err, &ipe):
+			diag := x.Publishers.Diagnose(svc, claims)
+			d.Diagnosis = &diag
+			return fail(CodeInvalidPublisher, fmt.Sprintf(noPublisherTemplate, ipe.Reason), diag.Summary)
+		}
+		return internal(err.Error())
+	}
+	d.Publisher = &pub
+
+	// 8. Store the jti atomically (Redis SET NX) before minting.
+	if jti, _ := claims["jti"].(string); jti != "" {
+		exp, _ := claims.Int("exp")
+		if !x.JTI.Store(svc, jti, exp) {
+			return fail(CodeInvalidReuseToken, DescReusedToken, "jti "+jtiText(claims)+" was stored by a concurrent or earlier mint")
+		}
+	}
+
+	// 9. Mint: ProjectID lists every project the publisher is attached to.
+	var ids []string
+	for _, name := range pub.Projects {
+		if p, ok := x.Projects.Lookup(name); ok {
+			ids = append(ids, p.ID)
+		}
+	}
+	tok, expires, err := x.Tokens.MintOIDC(pub.ID, ids, storedClaims(svc, claims))
+	if err != nil {
+		return internal("minting failed: " + err.Error())
+	}
+	res.Token, res.Expires = tok, expires
+	d.Expires = expires
+	res.Event.Verdict, res.Event.Status = "ok", http.StatusOK
+	res.Event.Why = pendingNote + "matched " + pub.String()
+	return res
+}
+
+func jtiText(c oidc.Claims) string { s, _ := c["jti"].(string); return fmt.Sprintf("%q", s) }
+
+// tryPending is step 6. It reports stop=true with the result to return.
+func (x *Exchange) tryPending(svc string, claims oidc.Claims, d *MintDetails,
+	fail func(code, desc, why string) Result, internal func(string) Result) (Result, bool) {
+	x.pendingMu.Lock()
+	defer x.pendingMu.Unlock()
+	pend, err := x.Publishers.Find(svc, claims, true, x.JTI.Exists)
+	if err != nil {
+		var ipe *publisher.InvalidPublisherError
+		if errors.As(err, &ipe) {
+			return Result{}, false
+		}
+		var ie *publisher.InternalError
+		if errors.As(err, &ie) {
+			return internal(ie.Why), true
+		}
+		// ReusedTokenError propagates out of PyPI's pending step.
+		return internal("a pending publisher matched but jti " + jtiText(claims) + " was already used; PyPI does not catch ReusedTokenError in the pending lookup"), true
+	}
+	d.Pending = &pend
+	if _, exists := x.Projects.Lookup(pend.ProjectName); exists {
+		x.Publishers.Remove(pend.ID)
+		return fail(CodeInvalidPendingPublisher, DescProjectExists,
+			"pending publisher for "+pend.ProjectName+" matched, but the project exists; the pending publisher was deleted"), true
+	}
+	proj, err := x.Projects.CreateForPublisher(pend.ProjectName, pend.AddedBy, pend.PyPIOrganization)
+	if err != nil {
+		var rej *Rejection
+		if errors.As(err, &rej) {
+			return fail(CodeInvalidPayload, rej.Message, fmt.Sprintf("creating project %q for the pending publisher failed (%d)", pend.ProjectName, rej.Status)), true
+		}
+		return internal("creating project: " + err.Error()), true
+	}
+	d.Project = proj.Name
+	if _, err := x.Publishers.Reify(pend.ID, proj.Name, x.Projects.SameName); err != nil {
+		return internal("reify: " + err.Error()), true
+	}
+	return Result{}, false
+}
+
+// storedClaims is publisher.stored_claims(claims), kept on the token.
+func storedClaims(svc string, c oidc.Claims) map[string]any {
+	switch svc {
+	case oidc.GitHub:
+		return map[string]any{"ref": c["ref"], "sha": c["sha"]}
+	case oidc.GitLab:
+		return map[string]any{"ref_path": c["ref_path"], "sha": c["sha"]}
+	}
+	return map[string]any{}
+}
+
+func (x *Exchange) record(res Result) {
+	if x.Events != nil {
+		x.Events.Add(res.Event)
+	}
+}
+
+// RequireMethod answers other methods with 405 and an Allow header, as
+// warehouse's require_method_view does.
+func RequireMethod(method string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			fmt.Fprintf(w, "405 Method Not Allowed\n\nThe method %s is not allowed for this resource. \n\n\n", r.Method)
+			return
+		}
+		h(w, r)
+	}
+}
