@@ -274,6 +274,7 @@ func (p *Proxy) Close() error {
 	}
 	p.mu.Unlock()
 	err := p.inner.Close()
+	p.ln.Close() // in case Serve had not started yet
 	for _, c := range tunnels {
 		c.Close()
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -340,6 +339,25 @@ func TestUpstream(t *testing.T) {
 	if got := do(t, f.srv.Client(), req); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	// An https upstream, as a separately started fakeindex would be,
+	// verified against the same CA.
+	// (Not httptest's StartTLS: its own certificate would shadow
+	// GetCertificate.)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", f.ca.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsBackend := &http.Server{Handler: backend.Config.Handler}
+	go tlsBackend.Serve(ln)
+	defer tlsBackend.Close()
+	if err := f.p.HandleUpstream("pypi.org", "https://"+ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("GET", "https://pypi.org/simple/", nil)
+	if got, want := do(t, f.srv.Client(), req), "host=pypi.org path=/simple/ proto=https n=0"; got != want {
+		t.Errorf("https upstream: got %q, want %q", got, want)
+	}
+
 	if err := f.p.HandleUpstream("x.example", "ftp://nope"); err == nil {
 		t.Error("HandleUpstream accepted an ftp URL")
 	}
@@ -399,10 +417,4 @@ func TestCloseEndsTunnels(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
-}
-
-// hexSum is used by the external-client tests to compare bodies.
-func hexSum(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
