@@ -32,30 +32,32 @@ func (s *Server) routes() http.Handler {
 	r.Path(googleIdentity).Methods(get...).HandlerFunc(s.googleIdentity)
 
 	// Control and inspection.
-	f := r.PathPrefix("/_fake").Subrouter()
-	f.Path("/").Methods(get...).HandlerFunc(s.fakeIndex)
-	f.Path("/issuers").Methods(get...).HandlerFunc(s.fakeIssuers)
-	f.Path("/context").Methods(get...).HandlerFunc(s.getContext)
-	f.Path("/context").Methods(http.MethodPut).HandlerFunc(s.putContext)
-	f.Path("/context").Methods(http.MethodPatch).HandlerFunc(s.patchContext)
-	f.Path("/faults").Methods(get...).HandlerFunc(s.getFaults)
-	f.Path("/faults").Methods(http.MethodPost).HandlerFunc(s.postFaults)
-	f.Path("/faults").Methods(http.MethodPut).HandlerFunc(s.putFaults)
-	f.Path("/faults").Methods(http.MethodDelete).HandlerFunc(s.deleteFaults)
-	f.Path("/keys").Methods(get...).HandlerFunc(s.getKeys)
-	f.Path("/keys/rotate").Methods(http.MethodPost).HandlerFunc(s.rotateKey)
-	f.Path("/keys/{kid}").Methods(http.MethodDelete).HandlerFunc(s.retireKey)
-	f.Path("/tokens").Methods(get...).HandlerFunc(s.getTokens)
-	f.Path("/tokens").Methods(http.MethodDelete).HandlerFunc(s.deleteTokens)
-	f.Path("/token").Methods(http.MethodGet, http.MethodPost).HandlerFunc(s.fakeToken)
-	f.Path("/env").Methods(get...).HandlerFunc(s.fakeEnv)
+	// (Plain routes, not a subrouter: gorilla/mux answers 404 instead of
+	// 405 for a method mismatch inside a subrouter.)
+	r.Path("/_fake/").Methods(get...).HandlerFunc(s.fakeIndex)
+	r.Path("/_fake/issuers").Methods(get...).HandlerFunc(s.fakeIssuers)
+	r.Path("/_fake/context").Methods(get...).HandlerFunc(s.getContext)
+	r.Path("/_fake/context").Methods(http.MethodPut).HandlerFunc(s.putContext)
+	r.Path("/_fake/context").Methods(http.MethodPatch).HandlerFunc(s.patchContext)
+	r.Path("/_fake/faults").Methods(get...).HandlerFunc(s.getFaults)
+	r.Path("/_fake/faults").Methods(http.MethodPost).HandlerFunc(s.postFaults)
+	r.Path("/_fake/faults").Methods(http.MethodPut).HandlerFunc(s.putFaults)
+	r.Path("/_fake/faults").Methods(http.MethodDelete).HandlerFunc(s.deleteFaults)
+	r.Path("/_fake/keys").Methods(get...).HandlerFunc(s.getKeys)
+	r.Path("/_fake/keys/rotate").Methods(http.MethodPost).HandlerFunc(s.rotateKey)
+	r.Path("/_fake/keys/{kid}").Methods(http.MethodDelete).HandlerFunc(s.retireKey)
+	r.Path("/_fake/tokens").Methods(get...).HandlerFunc(s.getTokens)
+	r.Path("/_fake/tokens").Methods(http.MethodDelete).HandlerFunc(s.deleteTokens)
+	r.Path("/_fake/token").Methods(http.MethodGet, http.MethodPost).HandlerFunc(s.fakeToken)
+	r.Path("/_fake/env").Methods(get...).HandlerFunc(s.fakeEnv)
 
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusNotFound, "no route for "+r.URL.Path)
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusMethodNotAllowed, r.Method+" not allowed on "+r.URL.Path)
 	})
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
 	return r
 }
 
