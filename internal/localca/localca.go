@@ -412,7 +412,9 @@ func (ca *CA) Client() *http.Client {
 
 // TLSConfig returns a server configuration whose certificates come from
 // [CA.GetCertificate]. It offers HTTP/1.1 only: PyPI reports upload errors
-// in the HTTP/1.1 reason phrase, which HTTP/2 does not have.
+// in the HTTP/1.1 reason phrase, which HTTP/2 does not have. Do not pass
+// it to httptest's StartTLS, which adds its own certificate: a tls.Config
+// ignores GetCertificate once Certificates is set.
 func (ca *CA) TLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
