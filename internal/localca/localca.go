@@ -55,6 +55,10 @@ var DefaultHosts = []string{
 	"test.pypi.org",
 	"files.pythonhosted.org",
 	"test-files.pythonhosted.org",
+	// Legacy names twine still knows (it forces https for them), and the
+	// one twine 4's --skip-existing queries (/pypi/<name>/json).
+	"pypi.python.org",
+	"testpypi.python.org",
 	"token.actions.githubusercontent.com",
 	"gitlab.com",
 	"accounts.google.com",

@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"archive/zip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +118,53 @@ func TestCurl(t *testing.T) {
 	}
 	if n := len(f.p.Refused()); n != 2 {
 		t.Errorf("Refused() has %d entries, want 2", n)
+	}
+}
+
+func TestTwine(t *testing.T) {
+	requireTool(t, "twine", "--version")
+	f := clientFixture(t)
+	whl := filepath.Join(t.TempDir(), "demo-1.0-py3-none-any.whl")
+	writeWheel(t, whl)
+	out, err := run(t, f, "twine", "upload", "--non-interactive", "--disable-progress-bar",
+		"--repository-url", "https://upload.pypi.org/legacy/", "-u", "__token__", "-p", "pypi-x", whl)
+	if err == nil {
+		t.Fatalf("twine succeeded:\n%s", out)
+	}
+	// twine prints the reason phrase on its own line(s) after the
+	// standard one; it wraps long lines, so look for both halves.
+	for _, want := range []string{"HTTPError: 400 Bad Request from https://upload.pypi.org/legacy/",
+		"File already exists ('demo-1.0.tar.gz', with blake2_256 hash 'abc').",
+		"See https://pypi.org/help/#file-name-reuse for more information."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("twine output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// writeWheel writes the smallest wheel twine accepts for upload.
+func writeWheel(t *testing.T, path string) {
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(fh)
+	for _, e := range [][2]string{
+		{"demo/__init__.py", ""},
+		{"demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"},
+		{"demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: fakepypi-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+		{"demo-1.0.dist-info/RECORD", ""},
+	} {
+		w, err := zw.Create(e[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, e[1])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fh.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
