@@ -100,6 +100,9 @@ func ValidName(name string) bool {
 	if !isNameLetter(rs[0]) || !isNameLetter(rs[len(rs)-1]) {
 		return false
 	}
+	if len(rs) == 1 {
+		return true
+	}
 	for _, r := range rs[1 : len(rs)-1] {
 		if !isNameLetter(r) && r != '.' && r != '_' && r != '-' {
 			return false
