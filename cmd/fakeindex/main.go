@@ -1,0 +1,141 @@
+// Command fakeindex runs an offline PyPI for testing publishing clients:
+// the trusted-publishing exchange, with the upload endpoint and read APIs
+// as they land, plus a JSON control plane under /_fake/.
+//
+// Usage:
+//
+//	fakeindex [flags]
+//
+// With --addr 127.0.0.1:0 it picks a free port and prints the URL on one
+// line once it is ready to serve.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/index"
+	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/oidc"
+)
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "fakeindex:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fakeindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr      = fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (the URL is printed on one line when ready)")
+		config    = fs.String("config", "", "YAML `file` declaring users, projects, publishers, pending publishers, tokens, issuers, audience and flags (see docs/fakeindex.md)")
+		audience  = fs.String("audience", "", "`aud` OIDC tokens must carry (default from --config, else \"pypi\"; TestPyPI uses \"testpypi\")")
+		domain    = fs.String("domain", "", "macaroon location put in minted tokens (default \"pypi.org\", giving tokens that start pypi-AgEIcHlwaS5vcmcCJ)")
+		data      = fs.String("data", "", "`dir` to persist the project database in (default: memory only)")
+		tlsCert   = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
+		tlsKey    = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")
+		quiet     = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
+		discovery multi
+		flags     multi
+	)
+	fs.Var(&discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
+	fs.Var(&flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: fakeindex [flags]\n\nAn offline PyPI: trusted-publishing exchange, control plane under /_fake/.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+
+	setup := &indexconfig.File{}
+	if *config != "" {
+		var err error
+		if setup, err = indexconfig.Load(*config); err != nil {
+			return err
+		}
+	}
+	if *audience != "" {
+		setup.Audience = *audience
+	}
+	if *domain != "" {
+		setup.Domain = *domain
+	}
+	setup.Flags = append(setup.Flags, flags...)
+	for _, d := range discovery {
+		svc, url, ok := strings.Cut(d, "=")
+		if !ok || !oidc.ValidService(svc) || url == "" {
+			return fmt.Errorf("--discovery %q: want service=URL with service github, gitlab, google or activestate", d)
+		}
+		setup.Issuers = append(setup.Issuers, oidc.Issuer{URL: oidc.CanonicalIssuer(svc), Service: svc, Discovery: url})
+	}
+
+	logger := log.New(stderr, "fakeindex: ", log.LstdFlags)
+	cfg := index.Config{Setup: *setup, Logger: logger}
+	if *quiet {
+		cfg.Logger = log.New(io.Discard, "", 0)
+	}
+	if *data != "" {
+		if err := os.MkdirAll(*data, 0o755); err != nil {
+			return err
+		}
+		cat, err := catalog.Open(*data+"/catalog.json", nil)
+		if err != nil {
+			return err
+		}
+		cfg.Catalog = cat
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return err
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	srv, err := index.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(*addr); err != nil {
+		return err
+	}
+	for _, t := range srv.Tokens.List() {
+		if t.Token != "" {
+			logger.Printf("token %s (user %s): %s", t.Name, t.User, t.Token)
+		}
+	}
+	fmt.Fprintln(stdout, srv.URL())
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return srv.Close()
+}

@@ -1,0 +1,184 @@
+package index
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/trust"
+)
+
+func normalize(name string) string { return pyname.Normalize(name) }
+
+// MsgRegistrationDisabled is create_project's answer when the
+// disallow-new-project-registration flag is on (pypi-server.md §5.8).
+const MsgRegistrationDisabled = "New project registration temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."
+
+// projectDir connects the exchange (and the upload endpoint) to the
+// catalog, adding PyPI's new-project rules.
+type projectDir struct {
+	s *Server
+
+	mu         sync.RWMutex
+	prohibited map[string]bool // normalized names
+}
+
+func (d *projectDir) prohibit(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.prohibited[normalize(name)] = true
+}
+
+func (d *projectDir) isProhibited(normalized string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.prohibited[normalized]
+}
+
+// Lookup implements trust.Projects.
+func (d *projectDir) Lookup(name string) (trust.ProjectInfo, bool) {
+	p, ok := d.s.Catalog.Project(normalize(name))
+	if !ok {
+		return trust.ProjectInfo{}, false
+	}
+	return trust.ProjectInfo{ID: p.ID.String(), Name: p.Name}, true
+}
+
+// SameName implements trust.Projects.
+func (d *projectDir) SameName(a, b string) bool { return normalize(a) == normalize(b) }
+
+// CreateForPublisher implements trust.Projects: create_project without
+// the rate limit.
+func (d *projectDir) CreateForPublisher(name, creator, organization string) (trust.ProjectInfo, error) {
+	p, err := d.s.CreateProject(name, creator, organization)
+	if err != nil {
+		var rej *ProjectRejection
+		if errors.As(err, &rej) {
+			return trust.ProjectInfo{}, &trust.Rejection{Status: rej.Status, Message: rej.Message}
+		}
+		return trust.ProjectInfo{}, err
+	}
+	return trust.ProjectInfo{ID: p.ID.String(), Name: p.Name}, nil
+}
+
+// ProjectRejection is create_project refusing a name: PyPI's status and
+// exact message (§5.8).
+type ProjectRejection struct {
+	Status  int
+	Message string
+}
+
+func (r *ProjectRejection) Error() string { return r.Message }
+
+// CreateProject is warehouse's ProjectService.create_project after its
+// rate limit: the disallow-new-project-registration flag, then
+// check_project_name (regex, stdlib, existing, prohibited, too similar).
+// The creator becomes Owner unless an organization owns the project. The
+// upload endpoint applies its own rate limit first, then calls this.
+func (s *Server) CreateProject(name, creator, organization string) (catalog.Project, error) {
+	if s.Flags.Enabled(adminflag.DisallowNewProjectRegistration) {
+		return catalog.Project{}, &ProjectRejection{Status: http.StatusForbidden, Message: MsgRegistrationDisabled}
+	}
+	if rej := pyname.CheckProjectName(name, s.nameRegistry()); rej != nil {
+		return catalog.Project{}, &ProjectRejection{Status: rej.Status, Message: rej.Message}
+	}
+	np := catalog.NewProject{Name: name, NormalizedName: normalize(name), Organization: organization}
+	if organization == "" && creator != "" {
+		np.Roles = []catalog.Role{{Role: "Owner", User: creator}}
+	}
+	p, err := s.Catalog.CreateProject(np)
+	if errors.Is(err, catalog.ErrProjectExists) {
+		// Lost a race with another creation: PyPI's unique index says the same.
+		if rej := pyname.CheckProjectName(name, s.nameRegistry()); rej != nil {
+			return catalog.Project{}, &ProjectRejection{Status: rej.Status, Message: rej.Message}
+		}
+	}
+	return p, err
+}
+
+func (s *Server) nameRegistry() pyname.Registry {
+	return pyname.Registry{
+		Exists: func(n string) bool { _, ok := s.Catalog.Project(n); return ok },
+		Prohibited: func(n string) bool {
+			return s.projects.isProhibited(n)
+		},
+		TooSimilar: func(u string) bool {
+			for _, p := range s.Catalog.Projects() {
+				if pyname.Ultranormalize(p.NormalizedName) == u {
+					return true
+				}
+			}
+			return false
+		},
+	}
+}
+
+// createConfigured creates a project declared in the setup; configured
+// projects skip the name rules (an admin can create anything).
+func (d *projectDir) createConfigured(p indexconfig.Project) (catalog.Project, error) {
+	np := catalog.NewProject{Name: p.Name, NormalizedName: normalize(p.Name), Organization: p.Organization,
+		UploadLimit: p.UploadLimit, TotalSizeLimit: p.TotalSizeLimit}
+	for _, o := range p.Owners {
+		np.Roles = append(np.Roles, catalog.Role{Role: "Owner", User: o})
+	}
+	for _, m := range p.Maintainers {
+		np.Roles = append(np.Roles, catalog.Role{Role: "Maintainer", User: m})
+	}
+	return d.s.Catalog.CreateProject(np)
+}
+
+// AuthProject converts a catalog project for apitoken.Service.Authorize.
+func AuthProject(p catalog.Project) apitoken.Project {
+	out := apitoken.Project{ID: p.ID.String(), Name: p.Name, NormalizedName: p.NormalizedName}
+	for _, r := range p.Roles {
+		out.Collaborators = append(out.Collaborators, r.User)
+	}
+	return out
+}
+
+// userDir is the account table (apitoken.Users).
+type userDir struct {
+	mu    sync.RWMutex
+	users map[string]apitoken.User
+}
+
+func newUserDir() *userDir { return &userDir{users: map[string]apitoken.User{}} }
+
+func (u *userDir) put(name string, verified, twoFA bool) apitoken.User {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	usr := apitoken.User{ID: apitoken.UserID(name), Name: name, EmailVerified: verified, TwoFactor: twoFA}
+	u.users[name] = usr
+	return usr
+}
+
+func (u *userDir) ensure(name string) {
+	if _, ok := u.User(name); !ok {
+		u.put(name, true, true)
+	}
+}
+
+// User implements apitoken.Users.
+func (u *userDir) User(name string) (apitoken.User, bool) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	usr, ok := u.users[name]
+	return usr, ok
+}
+
+func (u *userDir) list() []apitoken.User {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	out := make([]apitoken.User, 0, len(u.users))
+	for _, usr := range u.users {
+		out = append(out, usr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

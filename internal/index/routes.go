@@ -1,0 +1,61 @@
+package index
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/fakepypi/fakepypi/internal/trust"
+)
+
+// routes is the index's table of contents: every path it serves, in one
+// place. Paths emulating PyPI come first, then the harness's /_fake/.
+func (s *Server) routes() http.Handler {
+	// SkipClean: PyPI does not rewrite "//" or "/./" in paths, so neither
+	// may the router (a client must see PyPI's answer, not a redirect).
+	r := mux.NewRouter().SkipClean(true)
+
+	// Trusted publishing token exchange (pypi-server.md §1). Wrong
+	// methods get 405 with Allow, as warehouse's require_methods does.
+	r.Path("/_/oidc/audience").HandlerFunc(trust.RequireMethod(http.MethodGet, s.Exchange.HandleAudience))
+	r.Path("/_/oidc/mint-token").HandlerFunc(trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint))
+	r.Path("/_/oidc/github/mint-token").HandlerFunc(trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint))
+
+	// Upload API (§5): POST /legacy/ and the /legacy 308 go here.
+	//   r.Path("/legacy/")...
+	//   r.Path("/legacy")...
+
+	// Read APIs (§6): /simple/, /simple/{project}/, /pypi/{project}/json,
+	// /pypi/{project}/{version}/json, /integrity/..., /packages/... go here.
+
+	// Harness control plane (JSON; not part of PyPI).
+	f := r.PathPrefix("/_fake/").Subrouter()
+	f.Path("/config").Methods(http.MethodGet).HandlerFunc(s.fakeConfig)
+	f.Path("/clock").Methods(http.MethodGet).HandlerFunc(s.fakeClockGet)
+	f.Path("/clock").Methods(http.MethodPost).HandlerFunc(s.fakeClockSet)
+	f.Path("/events").Methods(http.MethodGet).HandlerFunc(s.fakeEvents)
+	f.Path("/events").Methods(http.MethodDelete).HandlerFunc(s.fakeEventsReset)
+	f.Path("/audience").Methods(http.MethodGet).HandlerFunc(s.fakeAudienceGet)
+	f.Path("/audience").Methods(http.MethodPut, http.MethodPost).HandlerFunc(s.fakeAudienceSet)
+	f.Path("/flags").Methods(http.MethodGet).HandlerFunc(s.fakeFlagsGet)
+	f.Path("/flags").Methods(http.MethodPut, http.MethodPost).HandlerFunc(s.fakeFlagsSet)
+	f.Path("/issuers").Methods(http.MethodGet).HandlerFunc(s.fakeIssuersGet)
+	f.Path("/issuers").Methods(http.MethodPost).HandlerFunc(s.fakeIssuersAdd)
+	f.Path("/issuers").Methods(http.MethodDelete).HandlerFunc(s.fakeIssuersRemove)
+	f.Path("/users").Methods(http.MethodGet).HandlerFunc(s.fakeUsersGet)
+	f.Path("/users").Methods(http.MethodPost).HandlerFunc(s.fakeUsersAdd)
+	f.Path("/projects").Methods(http.MethodGet).HandlerFunc(s.fakeProjectsGet)
+	f.Path("/projects").Methods(http.MethodPost).HandlerFunc(s.fakeProjectsAdd)
+	f.Path("/projects/{name}").Methods(http.MethodDelete).HandlerFunc(s.fakeProjectsRemove)
+	f.Path("/publishers").Methods(http.MethodGet).HandlerFunc(s.fakePublishersGet(false))
+	f.Path("/publishers").Methods(http.MethodPost).HandlerFunc(s.fakePublishersAdd(false))
+	f.Path("/publishers/{id}").Methods(http.MethodDelete).HandlerFunc(s.fakePublishersRemove(false))
+	f.Path("/pending-publishers").Methods(http.MethodGet).HandlerFunc(s.fakePublishersGet(true))
+	f.Path("/pending-publishers").Methods(http.MethodPost).HandlerFunc(s.fakePublishersAdd(true))
+	f.Path("/pending-publishers/{id}").Methods(http.MethodDelete).HandlerFunc(s.fakePublishersRemove(true))
+	f.Path("/tokens").Methods(http.MethodGet).HandlerFunc(s.fakeTokensGet)
+	f.Path("/tokens").Methods(http.MethodPost).HandlerFunc(s.fakeTokensAdd)
+	f.Path("/tokens/{name}").Methods(http.MethodDelete).HandlerFunc(s.fakeTokensRemove)
+	f.Path("/jwks-cache").Methods(http.MethodDelete).HandlerFunc(s.fakeForgetKeys)
+	return r
+}

@@ -1,0 +1,301 @@
+// Package index is fakeindex: an offline PyPI for testing publishing
+// clients. It serves PyPI's trusted-publishing exchange (and, as other
+// parts land, the upload endpoint and read APIs) from one route table,
+// plus a JSON control plane under /_fake/ for tests and scripts.
+package index
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/publisher"
+	"github.com/fakepypi/fakepypi/internal/trust"
+)
+
+// Config configures a Server. The zero Config is a working index with
+// audience "pypi", no projects and no publishers.
+type Config struct {
+	// Setup is the declarative state (see internal/indexconfig).
+	Setup indexconfig.File
+	// Clock is the index's time; default clock.NewOffset(clock.Real{}),
+	// which /_fake/clock can shift and freeze.
+	Clock clock.Clock
+	// Catalog is the project database; default an in-memory one.
+	Catalog *catalog.Catalog
+	// HTTPClient fetches issuers' discovery documents and JWKS.
+	HTTPClient *http.Client
+	// Logger receives one line per event; nil means log.Default(),
+	// and a Logger writing to io.Discard silences it.
+	Logger *log.Logger
+	// TLS, when set, makes Start serve HTTPS (clients such as
+	// gh-action-pypi-publish always use https://).
+	TLS *tls.Config
+}
+
+// Server is the fake index. It is an http.Handler.
+type Server struct {
+	cfg    Config
+	clock  clock.Clock
+	logger *log.Logger
+
+	Events     *events.Log
+	Flags      *adminflag.Set
+	Issuers    *oidc.Registry
+	Keys       *oidc.KeyCache
+	JTI        *oidc.JTIStore
+	Publishers *publisher.Store
+	Tokens     *apitoken.Service
+	Exchange   *trust.Exchange
+	Catalog    *catalog.Catalog
+
+	users    *userDir
+	projects *projectDir
+
+	handler http.Handler
+
+	// Set by Start.
+	listener net.Listener
+	http     *http.Server
+	url      string
+	done     chan struct{}
+	closeMu  sync.Mutex
+}
+
+// New builds a server from cfg, applying the setup; it fails if the
+// setup is invalid.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Setup.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, clock: cfg.Clock, logger: cfg.Logger}
+	if s.clock == nil {
+		s.clock = clock.NewOffset(clock.Real{})
+	}
+	if s.logger == nil {
+		s.logger = log.Default()
+	}
+	s.Catalog = cfg.Catalog
+	if s.Catalog == nil {
+		s.Catalog = catalog.New(s.clock)
+	}
+	s.Events = events.New(0)
+	s.Events.Subscribe(s.logEvent)
+	s.Flags = adminflag.New()
+	s.Issuers = oidc.NewRegistry()
+	s.Keys = oidc.NewKeyCache(s.clock, cfg.HTTPClient)
+	s.JTI = oidc.NewJTIStore(s.clock)
+	s.Publishers = publisher.NewStore()
+	s.users = newUserDir()
+	s.projects = &projectDir{s: s, prohibited: map[string]bool{}}
+	s.Tokens = apitoken.NewService(cfg.Setup.Domain, s.clock, s.users, publisherProjects{s})
+	s.Exchange = &trust.Exchange{
+		Issuers: s.Issuers, Verifier: &oidc.Verifier{Clock: s.clock, Keys: s.Keys}, JTI: s.JTI,
+		Publishers: s.Publishers, Tokens: s.Tokens, Projects: s.projects, Flags: s.Flags,
+		Events: s.Events, Clock: s.clock, Logger: s.logger,
+	}
+	if err := s.apply(cfg.Setup); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Clock returns the server's clock.
+func (s *Server) Clock() clock.Clock { return s.clock }
+
+// apply loads the declarative setup into the live stores.
+func (s *Server) apply(f indexconfig.File) error {
+	s.Exchange.SetAudience(f.Audience)
+	for _, fl := range f.Flags {
+		if err := s.Flags.Set(fl, true); err != nil {
+			return err
+		}
+	}
+	for _, is := range f.Issuers {
+		if err := s.Issuers.Set(is); err != nil {
+			return err
+		}
+	}
+	for _, n := range f.ProhibitedNames {
+		s.projects.prohibit(n)
+	}
+	for _, u := range f.Users {
+		s.users.put(u.Name, u.Verified(), u.TwoFA())
+	}
+	for _, p := range f.Projects {
+		if _, err := s.projects.createConfigured(p); err != nil {
+			return fmt.Errorf("project %q: %v", p.Name, err)
+		}
+	}
+	for _, p := range f.Publishers {
+		if _, err := s.AddPublisher(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range f.PendingPublishers {
+		p.Pending = true
+		if _, err := s.AddPublisher(p); err != nil {
+			return err
+		}
+	}
+	for _, t := range f.Tokens {
+		if _, err := s.AddToken(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddPublisher adds a publisher or pending publisher (p.Pending). A
+// pending publisher without added_by is registered by the default user.
+func (s *Server) AddPublisher(p publisher.Publisher) (publisher.Publisher, error) {
+	if p.Pending && p.AddedBy == "" {
+		p.AddedBy = DefaultUser
+		s.users.ensure(DefaultUser)
+	}
+	if p.Pending && p.AddedBy != "" {
+		if _, ok := s.users.User(p.AddedBy); !ok {
+			return publisher.Publisher{}, fmt.Errorf("added_by %q is not a user", p.AddedBy)
+		}
+	}
+	for i, name := range p.Projects {
+		proj, ok := s.projects.Lookup(name)
+		if !ok {
+			return publisher.Publisher{}, fmt.Errorf("project %q does not exist", name)
+		}
+		p.Projects[i] = proj.Name
+	}
+	return s.Publishers.Add(p)
+}
+
+// AddToken mints a configured user API token and returns its string.
+func (s *Server) AddToken(t apitoken.UserToken) (string, error) {
+	u, ok := s.users.User(t.User)
+	if !ok {
+		return "", fmt.Errorf("token %q: user %q does not exist", t.Name, t.User)
+	}
+	var scoped []apitoken.ScopedProject
+	for _, name := range t.Projects {
+		p, ok := s.Catalog.Project(normalize(name))
+		if !ok {
+			return "", fmt.Errorf("token %q: project %q does not exist", t.Name, name)
+		}
+		scoped = append(scoped, apitoken.ScopedProject{ID: p.ID.String(), NormalizedName: p.NormalizedName})
+	}
+	s.Tokens.Revoke(t.Name)
+	return s.Tokens.MintUser(t, u.ID, scoped)
+}
+
+// Token returns the string of a configured token by name.
+func (s *Server) Token(name string) (string, bool) {
+	for _, t := range s.Tokens.List() {
+		if t.Name == name {
+			return t.Token, true
+		}
+	}
+	return "", false
+}
+
+func (s *Server) logEvent(e events.Event) {
+	line := fmt.Sprintf("%s #%d %s", e.Kind, e.Seq, e.Verdict)
+	if e.Code != "" {
+		line += " " + e.Code
+	}
+	if e.Message != "" {
+		line += fmt.Sprintf(" %q", e.Message)
+	}
+	if e.Why != "" {
+		line += " — " + e.Why
+	}
+	s.logger.Print(line)
+}
+
+// Start listens on 127.0.0.1:0 and serves s in the background.
+func Start(cfg Config) (*Server, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Listen serves s on addr in the background (":0" picks a port).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+		scheme = "https"
+	}
+	s.listener = ln
+	s.url = scheme + "://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Printf("fakeindex: serve: %v", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL while listening, e.g. http://127.0.0.1:41234.
+func (s *Server) URL() string { return s.url }
+
+// Close stops listening, waiting briefly for requests in flight.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.http == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	<-s.done
+	s.http = nil
+	return err
+}
+
+// DefaultUser registers pending publishers declared without added_by.
+const DefaultUser = "fakepypi"
+
+// publisherProjects adapts the publisher store for apitoken.
+type publisherProjects struct{ s *Server }
+
+func (pp publisherProjects) PublisherProjects(id string) ([]string, bool) {
+	p, ok := pp.s.Publishers.Get(id)
+	if !ok || p.Pending {
+		return nil, false
+	}
+	out := make([]string, len(p.Projects))
+	for i, n := range p.Projects {
+		out[i] = normalize(n)
+	}
+	return out, true
+}
