@@ -1,0 +1,249 @@
+// Command fakeissuer is a fake CI OIDC issuer: GitHub Actions' token
+// endpoint and the GitLab, Google, ActiveState, Buildkite and CircleCI
+// issuers, for testing PyPI Trusted Publishing offline. See
+// docs/fakeissuer.md.
+//
+//	fakeissuer [flags]                     serve (the default)
+//	fakeissuer env --url URL [--ci KIND]   print a CI job's shell exports
+//	fakeissuer buildkite-agent oidc request-token --audience AUD
+//	fakeissuer circleci run oidc get --claims '{"aud":"AUD"}'
+//
+// Invoked through a link named buildkite-agent or circleci, it behaves as
+// that command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/issuer"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run dispatches on the program name first (a link named buildkite-agent
+// or circleci), then on the first argument.
+func run(args []string, stdout, stderr io.Writer) int {
+	switch filepath.Base(args[0]) {
+	case "buildkite-agent":
+		return buildkiteAgent(args[1:], stdout, stderr)
+	case "circleci":
+		return circleCI(args[1:], stdout, stderr)
+	}
+	if len(args) > 1 {
+		switch args[1] {
+		case "env":
+			return envCommand(args[2:], stdout, stderr)
+		case "buildkite-agent":
+			return buildkiteAgent(args[2:], stdout, stderr)
+		case "circleci":
+			return circleCI(args[2:], stdout, stderr)
+		case "serve":
+			args = args[1:]
+		}
+	}
+	return serve(args[1:], stdout, stderr, nil)
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// serveFlags are the serve command's flags. GitHub shortcuts are --set
+// github.<field> under another name.
+type serveFlags struct {
+	fs           *flag.FlagSet
+	addr         string
+	config       string
+	publicURL    string
+	seed         string
+	keys         int
+	requestToken string
+	lifetime     time.Duration
+	quiet        bool
+	issuers      listFlag
+	faults       listFlag
+	sets         listFlag
+	github       map[string]*string // flag name -> value, applied as github.<field>
+}
+
+// githubShortcuts maps a flag to its run-context field.
+var githubShortcuts = []struct{ flag, field, usage string }{
+	{"repository", "repository", "GitHub repository `owner/name` (default octo-org/octo-repo)"},
+	{"repository-id", "repository_id", "repository_id claim"},
+	{"owner", "owner", "repository_owner (default: the repository's owner)"},
+	{"owner-id", "owner_id", "repository_owner_id claim"},
+	{"workflow", "workflow", "workflow name (workflow claim, GITHUB_WORKFLOW)"},
+	{"workflow-file", "workflow_file", "workflow `path` in the repository (default .github/workflows/release.yml)"},
+	{"ref", "ref", "git `ref`: refs/heads/X, refs/tags/X or refs/pull/N/merge (default refs/heads/main)"},
+	{"sha", "sha", "commit `sha` (default: derived from repository and ref)"},
+	{"event", "event", "event_name: push, release, workflow_dispatch, pull_request... (default push)"},
+	{"environment", "environment", "deployment environment (sub becomes repo:O/R:environment:ENV)"},
+	{"actor", "actor", "actor claim (default octocat)"},
+	{"actor-id", "actor_id", "actor_id claim"},
+	{"runner-environment", "runner_environment", "github-hosted or self-hosted"},
+	{"visibility", "visibility", "repository_visibility: public, private or internal"},
+	{"reusable-workflow", "reusable_workflow", "reusable workflow running the job, `org/repo/.github/workflows/x.yml@ref` (job_workflow_ref)"},
+	{"enterprise", "enterprise", "enterprise slug (adds enterprise and enterprise_id)"},
+}
+
+func newServeFlags(stderr io.Writer) *serveFlags {
+	f := &serveFlags{fs: flag.NewFlagSet("fakeissuer", flag.ContinueOnError), github: map[string]*string{}}
+	fs := f.fs
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "listen `address`; port 0 picks a free port")
+	fs.StringVar(&f.config, "config", "", "YAML configuration `file` (flags override it)")
+	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` to advertise instead of the listener's")
+	fs.StringVar(&f.seed, "seed", "", "derive keys (and the request token) from this `string`, for reproducible runs")
+	fs.IntVar(&f.keys, "keys", 0, "number of keys in the JWKS at start; the last one signs (default 1)")
+	fs.StringVar(&f.requestToken, "request-token", "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN `value` (default random, or from --seed)")
+	fs.DurationVar(&f.lifetime, "lifetime", 0, "token lifetime exp-iat (default 5m0s, as on GitHub)")
+	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests to stderr")
+	fs.Var(&f.issuers, "issuer", "`KIND=ISS` override a kind's iss claim, e.g. gitlab=https://gitlab.example.com; ISS \"self\" = this server (repeatable)")
+	fs.Var(&f.faults, "fault", "`FAULT` applied to every token, e.g. expired or claim:actor=eve (repeatable; see docs)")
+	fs.Var(&f.sets, "set", "`section.field=value` set any run-context field, e.g. gitlab.project_path=g/p (repeatable)")
+	for _, s := range githubShortcuts {
+		f.github[s.flag] = fs.String(s.flag, "", s.usage)
+	}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage:
+  fakeissuer [flags]                      serve; prints the base URL on one line when ready
+  fakeissuer env --url URL [--ci KIND]    print the shell exports of a CI job (eval them)
+  fakeissuer buildkite-agent oidc request-token --audience AUD
+  fakeissuer circleci run oidc get --claims '{"aud":"AUD"}' [--root-issuer]
+
+KIND is github, gitlab, google, activestate, buildkite or circleci.
+Run "fakeissuer env --help" for the env flags. Full documentation: docs/fakeissuer.md.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+// config merges defaults, the config file, then the flags that were set.
+func (f *serveFlags) toConfig() (issuer.Config, error) {
+	var cfg issuer.Config
+	if f.config != "" {
+		var err error
+		if cfg, err = issuer.LoadConfig(f.config); err != nil {
+			return cfg, err
+		}
+	}
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["addr"] || cfg.Addr == "" {
+		cfg.Addr = f.addr
+	}
+	if set["public-url"] {
+		cfg.PublicURL = f.publicURL
+	}
+	if set["seed"] {
+		cfg.Seed = f.seed
+	}
+	if set["keys"] {
+		cfg.Keys = f.keys
+	}
+	if set["request-token"] {
+		cfg.RequestToken = f.requestToken
+	}
+	if set["lifetime"] {
+		cfg.Lifetime = f.lifetime
+	}
+	for _, kv := range f.issuers {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return cfg, fmt.Errorf("--issuer %q: want KIND=ISS", kv)
+		}
+		kind, err := issuer.ParseKind(k)
+		if err != nil {
+			return cfg, fmt.Errorf("--issuer: %w", err)
+		}
+		if cfg.Issuers == nil {
+			cfg.Issuers = map[issuer.Kind]string{}
+		}
+		cfg.Issuers[kind] = v
+	}
+	faults, err := issuer.ParseFaults(f.faults)
+	if err != nil {
+		return cfg, fmt.Errorf("--fault: %w", err)
+	}
+	cfg.Faults = append(cfg.Faults, faults...)
+	for _, s := range githubShortcuts {
+		if set[s.flag] {
+			if err := cfg.Context.Set("github."+s.field, *f.github[s.flag]); err != nil {
+				return cfg, fmt.Errorf("--%s: %w", s.flag, err)
+			}
+		}
+	}
+	for _, kv := range f.sets {
+		path, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return cfg, fmt.Errorf("--set %q: want section.field=value", kv)
+		}
+		if err := cfg.Context.Set(path, v); err != nil {
+			return cfg, fmt.Errorf("--set: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// serve runs the server until SIGINT/SIGTERM or ctx ends (tests pass ctx).
+func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
+	f := newServeFlags(stderr)
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.fs.SetOutput(stdout)
+			f.fs.Usage()
+			return 0
+		}
+		return 2
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fakeissuer: unexpected argument %q (see fakeissuer --help)\n", f.fs.Arg(0))
+		return 2
+	}
+	cfg, err := f.toConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "fakeissuer: %v\n", err)
+		return 1
+	}
+	logger := log.New(stderr, "fakeissuer: ", log.LstdFlags)
+	if !f.quiet {
+		cfg.Logf = logger.Printf
+	}
+	s, err := issuer.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakeissuer: %v\n", err)
+		return 1
+	}
+	defer s.Close()
+	logger.Printf("GitHub issuer %s, discovery %s", s.Issuer(issuer.GitHub), s.URL()+"/.well-known/openid-configuration")
+	logger.Printf("ACTIONS_ID_TOKEN_REQUEST_URL=%s", s.RequestURL())
+	logger.Printf("ACTIONS_ID_TOKEN_REQUEST_TOKEN=%s", s.RequestToken())
+	// The one stdout line: scripts read the URL from it.
+	fmt.Fprintln(stdout, s.URL())
+
+	if ctx == nil {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	<-ctx.Done()
+	return 0
+}
