@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +71,7 @@ func buildWheel(t testing.TB, name, version string) (wheel, metadata []byte) {
 		}
 		io.WriteString(w, f.body)
 		sum := sha256.Sum256([]byte(f.body))
-		record.WriteString(f.name + ",sha256=" + base64.RawURLEncoding.EncodeToString(sum[:]) + "," + itoa(len(f.body)) + "\n")
+		record.WriteString(f.name + ",sha256=" + base64.RawURLEncoding.EncodeToString(sum[:]) + "," + strconv.Itoa(len(f.body)) + "\n")
 	}
 	record.WriteString(di + "RECORD,,\n")
 	w, _ := zw.Create(di + "RECORD")
@@ -79,19 +80,6 @@ func buildWheel(t testing.TB, name, version string) (wheel, metadata []byte) {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), metadata
-}
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(n)) }
-
-func fmtInt(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 // seedDemo puts Demo.Pkg 1.0 (wheel + sdist) in the index.
@@ -153,7 +141,7 @@ func TestSimpleDetailGolden(t *testing.T) {
 
 	resp, body = get(t, f.srv.URL+"/simple/demo-pkg/", "Accept", MIMESimpleV1JSON)
 	wantJSON := `{"alternate-locations":[],"files":[` +
-		`{"core-metadata":{"sha256":"` + sha(f.meta) + `"},"data-dist-info-metadata":{"sha256":"` + sha(f.meta) + `"},"filename":"demo_pkg-1.0-py3-none-any.whl","hashes":{"sha256":"` + wf.SHA256 + `"},"provenance":null,"requires-python":"<4,>=3.8","size":` + fmtInt(len(f.wheel)) + `,"upload-time":"2024-01-17T16:53:12.779164Z","url":"https://files.pythonhosted.org/packages/` + wf.Path + `","yanked":false},` +
+		`{"core-metadata":{"sha256":"` + sha(f.meta) + `"},"data-dist-info-metadata":{"sha256":"` + sha(f.meta) + `"},"filename":"demo_pkg-1.0-py3-none-any.whl","hashes":{"sha256":"` + wf.SHA256 + `"},"provenance":null,"requires-python":"<4,>=3.8","size":` + strconv.Itoa(len(f.wheel)) + `,"upload-time":"2024-01-17T16:53:12.779164Z","url":"https://files.pythonhosted.org/packages/` + wf.Path + `","yanked":false},` +
 		`{"core-metadata":false,"data-dist-info-metadata":false,"filename":"demo_pkg-1.0.tar.gz","hashes":{"sha256":"` + sf.SHA256 + `"},"provenance":null,"requires-python":"<4,>=3.8","size":20,"upload-time":"2024-01-17T16:53:13Z","url":"https://files.pythonhosted.org/packages/` + sf.Path + `","yanked":false}` +
 		`],"meta":{"_last-serial":5,"api-version":"1.4"},"name":"demo-pkg","project-status":{"status":"active"},"versions":["1.0"]}` + "\n"
 	if body != wantJSON {
