@@ -66,8 +66,8 @@ func envCommand(args []string, stdout, stderr io.Writer) int {
 	var audiences, faults listFlag
 	fs.Var(&audiences, "audience", "audience of the tokens put in the environment (GitLab <AUD>_ID_TOKEN...; default pypi; repeatable)")
 	fs.Var(&faults, "fault", "`FAULT` for this job, e.g. fork-pr (repeatable)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: fakeissuer env --url URL [--ci KIND] [flags]
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, `Usage: fakeissuer env --url URL [--ci KIND] [flags]
 
 Prints the shell exports a CI job of that kind would see, so that
   eval "$(fakeissuer env --url http://127.0.0.1:PORT)"
@@ -76,15 +76,13 @@ buildkite-agent and circleci (links to this binary) first on PATH.
 
 Flags:
 `)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	fs.Usage = func() {}
+	if code, stop := parseArgs(fs, usage, args, stdout, stderr); stop {
+		return code
 	}
 	base, err := serverURL(*serverFlag)
 	if err != nil {

@@ -79,6 +79,7 @@ type serveFlags struct {
 	faults       listFlag
 	sets         listFlag
 	github       map[string]*string // flag name -> value, applied as github.<field>
+	usage        func(io.Writer)
 }
 
 // githubShortcuts maps a flag to its run-context field.
@@ -119,8 +120,8 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 	for _, s := range githubShortcuts {
 		f.github[s.flag] = fs.String(s.flag, "", s.usage)
 	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage:
+	f.usage = func(w io.Writer) {
+		fmt.Fprint(w, `Usage:
   fakeissuer [flags]                      serve; prints the base URL on one line when ready
   fakeissuer env --url URL [--ci KIND]    print the shell exports of a CI job (eval them)
   fakeissuer buildkite-agent oidc request-token --audience AUD
@@ -131,9 +132,29 @@ Run "fakeissuer env --help" for the env flags. Full documentation: docs/fakeissu
 
 Flags:
 `)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
+	// Usage is printed by parseArgs: on stdout for --help, on stderr
+	// after a bad flag.
+	fs.Usage = func() {}
 	return f
+}
+
+// parseArgs parses flags; --help prints usage on stdout. It returns an
+// exit code and whether to stop.
+func parseArgs(fs *flag.FlagSet, usage func(io.Writer), args []string, stdout, stderr io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return 0, true
+	case err != nil:
+		usage(stderr)
+		return 2, true
+	}
+	return 0, false
 }
 
 // config merges defaults, the config file, then the flags that were set.
@@ -206,13 +227,8 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 // serve runs the server until SIGINT/SIGTERM or ctx ends (tests pass ctx).
 func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
 	f := newServeFlags(stderr)
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			f.fs.SetOutput(stdout)
-			f.fs.Usage()
-			return 0
-		}
-		return 2
+	if code, stop := parseArgs(f.fs, f.usage, args, stdout, stderr); stop {
+		return code
 	}
 	if f.fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "fakeissuer: unexpected argument %q (see fakeissuer --help)\n", f.fs.Arg(0))

@@ -122,9 +122,12 @@ func TestServeAndRequestToken(t *testing.T) {
 }
 
 func TestHelpDocumentsEveryFlag(t *testing.T) {
-	out, err := exec.Command(binary, "--help").CombinedOutput()
-	if err != nil {
-		t.Fatalf("--help: %v\n%s", err, out)
+	cmd := exec.Command(binary, "--help")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() != 0 {
+		t.Fatalf("--help: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
 	}
 	f := newServeFlags(io.Discard)
 	f.fs.VisitAll(func(fl *flag.Flag) {
