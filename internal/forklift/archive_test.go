@@ -171,7 +171,7 @@ func TestZipDuplicateLocalHeader(t *testing.T) {
 func TestValidateDistFileTar(t *testing.T) {
 	good := []member{{name: "foo-1.0/", body: ""}, {name: "foo-1.0/PKG-INFO", body: "Metadata-Version: 2.1\n"}, {name: "foo-1.0/LICENSE", body: "MIT"}}
 	sparse := func(raw []byte) []byte {
-		raw[156] = 'S' // GNU sparse typeflag on the first header
+		raw[156] = 'S'                 // GNU sparse typeflag on the first header
 		copy(raw[257:], "ustar  \x00") // GNU format magic
 		// One sparse entry covering the 1-byte body, and the real size.
 		copy(raw[386:], "00000000000\x00")
