@@ -229,7 +229,9 @@ func TestMintErrors(t *testing.T) {
 		{"HS256", func() string {
 			return mintBody(unsigned(map[string]any{"alg": "HS256", "kid": ti.kid}, with(func(map[string]any) {})))
 		}, nil, "invalid-token", "malformed or invalid token"},
-		{"aud list", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["aud"] = []string{"pypi"} }))) }, nil, "invalid-token", "malformed or invalid token"},
+		{"aud list", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["aud"] = []string{"pypi"} })))
+		}, nil, "invalid-token", "malformed or invalid token"},
 		{"aud wrong", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["aud"] = "testpypi" }))) }, nil, "invalid-token", "malformed or invalid token"},
 		{"aud missing", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { delete(c, "aud") }))) }, nil, "invalid-token", "malformed or invalid token"},
 		{"exp missing", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { delete(c, "exp") }))) }, nil, "invalid-token", "malformed or invalid token"},
@@ -247,7 +249,9 @@ func TestMintErrors(t *testing.T) {
 				c["job_workflow_ref"] = "octo-org/sampleproject/.github/workflows/release.yaml@refs/tags/v1.0"
 			})))
 		}, nil, "invalid-publisher", notFound},
-		{"wrong owner id", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["repository_owner_id"] = "9" }))) }, nil, "invalid-publisher", notFound},
+		{"wrong owner id", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["repository_owner_id"] = "9" })))
+		}, nil, "invalid-publisher", notFound},
 		{"missing claim", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { delete(c, "event_name") }))) }, nil, "invalid-publisher", "valid token, but no corresponding publisher (Missing claim 'event_name')"},
 		{"null claim", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["sha"] = nil }))) }, nil, "invalid-publisher", "valid token, but no corresponding publisher (Missing claim 'sha')"},
 		{"no workflow file", func() string {
@@ -263,19 +267,27 @@ func TestMintErrors(t *testing.T) {
 				c["job_workflow_ref"] = "octo-org/sampleproject/.github/workflows/release.yml@refs/heads/other"
 			})))
 		}, nil, "invalid-publisher", "valid token, but no corresponding publisher (The job_workflow_ref claim does not match, expecting one of ['octo-org/sampleproject/.github/workflows/release.yml@0123456789abcdef0123456789abcdef01234567', 'octo-org/sampleproject/.github/workflows/release.yml@refs/tags/v1.0'], got 'octo-org/sampleproject/.github/workflows/release.yml@refs/heads/other')"},
-		{"ref and sha empty", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["ref"] = ""; c["sha"] = "" }))) }, nil, "invalid-publisher", "valid token, but no corresponding publisher (The ref and sha claims are empty)"},
+		{"ref and sha empty", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["ref"] = ""; c["sha"] = "" })))
+		}, nil, "invalid-publisher", "valid token, but no corresponding publisher (The ref and sha claims are empty)"},
 		{"only sha", func() string {
 			return mintBody(ti.sign(t, with(func(c map[string]any) {
 				c["ref"] = ""
 				c["job_workflow_ref"] = "octo-org/sampleproject/.github/workflows/release.yml@0123456789abcdef0123456789abcdef01234567"
 			})))
 		}, nil, "", ""},
-		{"empty job_workflow_ref", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["job_workflow_ref"] = "" }))) }, nil, "invalid-publisher", "valid token, but no corresponding publisher (Could not job extract workflow filename from OIDC claims)"},
-		{"pull_request_target", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["event_name"] = "pull_request_target" }))) }, nil, "invalid-publisher", "valid token, but no corresponding publisher (Publishing from a workflow invoked via 'pull_request_target' is not supported.)"},
+		{"empty job_workflow_ref", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["job_workflow_ref"] = "" })))
+		}, nil, "invalid-publisher", "valid token, but no corresponding publisher (Could not job extract workflow filename from OIDC claims)"},
+		{"pull_request_target", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["event_name"] = "pull_request_target" })))
+		}, nil, "invalid-publisher", "valid token, but no corresponding publisher (Publishing from a workflow invoked via 'pull_request_target' is not supported.)"},
 		{"repository case-insensitive claim", func() string {
 			return mintBody(ti.sign(t, with(func(c map[string]any) { c["repository"] = "Octo-Org/sampleproject" })))
 		}, nil, "invalid-publisher", notFound},
-		{"repo_property claims tolerated", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["repo_property_team"] = "x" }))) }, nil, "", ""},
+		{"repo_property claims tolerated", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["repo_property_team"] = "x" })))
+		}, nil, "", ""},
 		{"github custom issuer", func() string {
 			return mintBody(ti.sign(t, with(func(c map[string]any) { c["iss"] = "https://ghes.example.com/_services/token" })))
 		}, func(s *Server) {
@@ -287,7 +299,9 @@ func TestMintErrors(t *testing.T) {
 			s.Issuers.Set(oidc.Issuer{URL: "https://ghes.example.com/_services/token", Service: "github", Discovery: ti.srv.URL})
 			s.Flags.Set("disallow-github-oidc", true)
 		}, "invalid-publisher", "valid token, but no corresponding publisher (JWT issuer 'https://ghes.example.com/_services/token' does not match expected issuer 'https://token.actions.githubusercontent.com')"},
-		{"repository without slash is a 500", func() string { return mintBody(ti.sign(t, with(func(c map[string]any) { c["repository"] = "noslash" }))) }, nil, "500", ""},
+		{"repository without slash is a 500", func() string {
+			return mintBody(ti.sign(t, with(func(c map[string]any) { c["repository"] = "noslash" })))
+		}, nil, "500", ""},
 	}
 	_ = gh
 	for _, tc := range cases {

@@ -66,8 +66,8 @@ type Issuer struct {
 	// Service is github, gitlab, google or activestate.
 	Service string `json:"service" yaml:"service"`
 	// Discovery is where the harness fetches
-	// /.well-known/openid-configuration from; empty means URL itself, as
-	// PyPI does.
+	// /.well-known/openid-configuration from (a base URL, or the full
+	// document URL); empty means URL itself, as PyPI does.
 	Discovery string `json:"discovery,omitempty" yaml:"discovery,omitempty"`
 	// Custom marks an organization-registered issuer
 	// (OrganizationOIDCIssuer): it is accepted at the issuer lookup, sees
@@ -79,7 +79,7 @@ type Issuer struct {
 // DiscoveryBase returns the URL discovery starts from.
 func (i Issuer) DiscoveryBase() string {
 	if i.Discovery != "" {
-		return strings.TrimRight(i.Discovery, "/")
+		return strings.TrimRight(strings.TrimSuffix(i.Discovery, "/.well-known/openid-configuration"), "/")
 	}
 	return i.URL
 }
