@@ -183,8 +183,8 @@ func lastSerial(w http.ResponseWriter, serial int64) {
 	w.Header().Set("X-PyPI-Last-Serial", strconv.FormatInt(serial, 10))
 }
 
-// project looks a project up by the normalized form of a URL name and hides
-// quarantined projects as every read API does (§6.3).
+// project looks a project up by the normalized form of a URL name; each
+// caller decides how a quarantined project is hidden (§6.1, §6.3).
 func (h *Handler) project(name string) (catalog.Project, bool) {
 	p, ok := h.cat.Project(pyname.Normalize(name))
 	return p, ok
