@@ -275,3 +275,21 @@ func TestPersonaByProgramName(t *testing.T) {
 		t.Fatalf("serve exit %d, stdout %q", code, out.String())
 	}
 }
+
+func TestDocsListEveryFlag(t *testing.T) {
+	b, err := os.ReadFile("../../docs/fakeissuer.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newServeFlags(io.Discard)
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if !strings.Contains(string(b), "`--"+fl.Name) {
+			t.Errorf("docs/fakeissuer.md does not document --%s", fl.Name)
+		}
+	})
+	for _, name := range []string{"url", "ci", "audience", "fault", "format", "bin-dir"} {
+		if !strings.Contains(string(b), "`--"+name) {
+			t.Errorf("docs/fakeissuer.md does not document env --%s", name)
+		}
+	}
+}
