@@ -118,7 +118,10 @@ func (s *Server) env(k Kind, base string, opts EnvOptions) (Env, error) {
 	}
 	e := Env{Kind: k}
 	for _, other := range Kinds {
-		if other != k || k == GitHub {
+		// GitHub's own token variables are unset too, so that a fork-pr
+		// job really lacks them; for Google, GOOGLE_SERVICE_ACCOUNT_NAME
+		// would select the impersonation flow, which is not emulated.
+		if other != k || k == GitHub || k == Google {
 			e.Unset = append(e.Unset, ciTriggers[other]...)
 		}
 	}

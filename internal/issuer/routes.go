@@ -22,14 +22,15 @@ func (s *Server) routes() http.Handler {
 	r.Path("/.well-known/openid-configuration").Methods(get...).HandlerFunc(s.discovery)
 	r.Path("/.well-known/jwks").Methods(get...).HandlerFunc(s.jwks)
 	// ACTIONS_ID_TOKEN_REQUEST_URL.
-	r.Path(githubTokenPath).Methods(get...).HandlerFunc(s.githubToken)
+	// GET only: every request mints a token and consumes a queued fault.
+	r.Path(githubTokenPath).Methods(http.MethodGet).HandlerFunc(s.githubToken)
 
 	// Every kind's issuer under /<kind>/ (github, gitlab, google, ...).
 	r.Path("/{kind}/.well-known/openid-configuration").Methods(get...).HandlerFunc(s.discovery)
 	r.Path("/{kind}/.well-known/jwks").Methods(get...).HandlerFunc(s.jwks)
 
 	// Google's metadata server (GCE_METADATA_HOST).
-	r.Path(googleIdentity).Methods(get...).HandlerFunc(s.googleIdentity)
+	r.Path(googleIdentity).Methods(http.MethodGet).HandlerFunc(s.googleIdentity)
 
 	// Control and inspection.
 	// (Plain routes, not a subrouter: gorilla/mux answers 404 instead of

@@ -14,8 +14,9 @@ import urllib.request
 import jwt
 from jwt import PyJWKClient
 
-STRICT_AUD = "strict_aud" in inspect.signature(jwt.PyJWT._validate_claims).parameters or \
-    "strict_aud" in inspect.getsource(jwt.api_jwt)
+# strict_aud (a single string aud, as Warehouse requires) came in PyJWT 2.8;
+# Debian 12 ships 2.6.
+STRICT_AUD = "strict_aud" in inspect.getsource(jwt.api_jwt)
 
 
 def discover(url):
