@@ -3,12 +3,14 @@ package issuer
 import (
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The GitHub docs' curl form: "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=pypi"
@@ -318,5 +320,32 @@ func TestKeyRotation(t *testing.T) {
 	}
 	if err := s.RetireKey("nope"); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("retiring an unknown key: %v", err)
+	}
+}
+
+// New gives a plain http.Handler: documents then name the host the request
+// came to, and Config.Now sets the clock.
+func TestHandlerWithoutListenerAndClock(t *testing.T) {
+	fixed := time.Date(2026, 2, 1, 10, 25, 59, 0, time.UTC)
+	s, err := New(Config{Seed: testSeed, RequestToken: "t", Now: func() time.Time { return fixed }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	var doc map[string]any
+	getJSON(t, ts.URL+"/gitlab/.well-known/openid-configuration", &doc)
+	if doc["jwks_uri"] != ts.URL+"/gitlab/.well-known/jwks" || doc["issuer"] != GitLabIssuer {
+		t.Fatalf("discovery %v", doc)
+	}
+	status, body := requestToken(t, ts.URL+"/github/idtoken?api-version=2.0&audience=pypi", "bearer", "t")
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var resp struct{ Value string }
+	json.Unmarshal(body, &resp)
+	c := decodeSegment(t, resp.Value, 1)
+	if c["iat"] != float64(fixed.Unix()) || c["nbf"] != float64(fixed.Unix()-300) || c["exp"] != float64(fixed.Unix()+300) {
+		t.Fatalf("times %v %v %v, want iat %d", c["iat"], c["nbf"], c["exp"], fixed.Unix())
 	}
 }
