@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/fakepypi/fakepypi/internal/pytp"
 	"github.com/fakepypi/fakepypi/internal/trust"
 )
 
@@ -27,6 +28,10 @@ func (s *Server) routes() http.Handler {
 
 	// Read APIs (§6): /simple/, /simple/{project}/, /pypi/{project}/json,
 	// /pypi/{project}/{version}/json, /integrity/..., /packages/... go here.
+
+	// PEP 807 trusted-publishing discovery, keyed by the upload path: the
+	// endpoints above, named on the host the client asked.
+	r.PathPrefix(pytp.Prefix).Handler(pytp.Handler(pytp.PyPI))
 
 	// Harness control plane (JSON; not part of PyPI).
 	f := r.PathPrefix("/_fake/").Subrouter()
