@@ -286,7 +286,7 @@ func (s *Server) fakeProjectsAdd(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) fakeProjectsRemove(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
-	if _, err := s.Catalog.DeleteProject(normalize(name)); err != nil {
+	if err := s.Read.DeleteProject(name); err != nil { // catalog and blobs
 		replyErr(w, http.StatusNotFound, "%v", err)
 		return
 	}

@@ -22,12 +22,13 @@ func (s *Server) routes() http.Handler {
 	r.Path("/_/oidc/mint-token").HandlerFunc(trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint))
 	r.Path("/_/oidc/github/mint-token").HandlerFunc(trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint))
 
-	// Upload API (§5): POST /legacy/ and the /legacy 308 go here.
-	//   r.Path("/legacy/")...
-	//   r.Path("/legacy")...
+	// Upload API (§5): POST /legacy/; POST /legacy gets PyPI's 308.
+	r.Path("/legacy/").Handler(s.Upload)
+	r.Path("/legacy").Methods(http.MethodPost).HandlerFunc(s.Upload.NoSlash)
 
 	// Read APIs (§6): /simple/, /simple/{project}/, /pypi/{project}/json,
-	// /pypi/{project}/{version}/json, /integrity/..., /packages/... go here.
+	// /pypi/{project}/{version}/json, /integrity/..., /packages/...
+	s.Read.Register(r)
 
 	// PEP 807 trusted-publishing discovery, keyed by the upload path: the
 	// endpoints above, named on the host the client asked.
@@ -62,5 +63,8 @@ func (s *Server) routes() http.Handler {
 	f.Path("/tokens").Methods(http.MethodPost).HandlerFunc(s.fakeTokensAdd)
 	f.Path("/tokens/{name}").Methods(http.MethodDelete).HandlerFunc(s.fakeTokensRemove)
 	f.Path("/jwks-cache").Methods(http.MethodDelete).HandlerFunc(s.fakeForgetKeys)
+	// Yank, unyank, delete (file, release) and seed; DELETE /projects/{name}
+	// above is the index's own, which drops the files too.
+	s.Read.ControlRoutes(f)
 	return r
 }

@@ -18,13 +18,16 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
+	"github.com/fakepypi/fakepypi/internal/readapi"
 	"github.com/fakepypi/fakepypi/internal/trust"
+	"github.com/fakepypi/fakepypi/internal/upload"
 )
 
 // Config configures a Server. The zero Config is a working index with
@@ -37,6 +40,9 @@ type Config struct {
 	Clock clock.Clock
 	// Catalog is the project database; default an in-memory one.
 	Catalog *catalog.Catalog
+	// Blobs holds the distribution files; default an in-memory store.
+	// OpenData opens both Catalog and Blobs on a data directory.
+	Blobs blobstore.Store
 	// HTTPClient fetches issuers' discovery documents and JWKS.
 	HTTPClient *http.Client
 	// Logger receives one line per event; nil means log.Default(),
@@ -62,6 +68,9 @@ type Server struct {
 	Tokens     *apitoken.Service
 	Exchange   *trust.Exchange
 	Catalog    *catalog.Catalog
+	Blobs      blobstore.Store
+	Upload     *upload.Handler  // POST /legacy/ (§5)
+	Read       *readapi.Handler // simple, JSON, files, integrity (§6)
 
 	users    *userDir
 	projects *projectDir
@@ -111,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.apply(cfg.Setup); err != nil {
 		return nil, err
 	}
+	s.initFiles()
 	s.handler = s.routes()
 	return s, nil
 }

@@ -1,0 +1,170 @@
+package upload
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/forklift"
+)
+
+// Attestation messages (warehouse/attestations/services.py, §5.11).
+const (
+	msgAttestPrefix   = "Invalid attestations supplied during upload: "
+	msgAttestOnlyTP   = msgAttestPrefix + "Attestations are only supported when using Trusted Publishing"
+	msgAttestEmpty    = msgAttestPrefix + "Malformed attestations: an empty attestation set is not permitted"
+	msgAttestTooMany  = msgAttestPrefix + "A maximum of 2 attestations per file are supported"
+	msgAttestNotAList = msgAttestPrefix + "Malformed attestations: "
+)
+
+// checkAttestations is step 30, as far as it can be checked offline: the
+// identity, the JSON shape and the count. Sigstore verification needs the
+// production trust root and is not emulated; structurally valid
+// attestations are accepted (and not stored as provenance).
+func (h *Handler) checkAttestations(id apitoken.Identity, b *body) *outcome {
+	vs, ok := b.fields["attestations"]
+	if !ok || h.o.Flags.Enabled(adminflag.DisablePEP740) {
+		return nil
+	}
+	if id.Kind != apitoken.KindPublisher {
+		return fail("30 attestations", http.StatusBadRequest, msgAttestOnlyTP)
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal([]byte(vs[len(vs)-1]), &list); err != nil || list == nil {
+		out := fail("30 attestations", http.StatusBadRequest, msgAttestNotAList+"Input should be a valid list")
+		out.why = "attestations is not a JSON array"
+		return out
+	}
+	if len(list) == 0 {
+		return fail("30 attestations", http.StatusBadRequest, msgAttestEmpty)
+	}
+	if len(list) > 2 {
+		return fail("30 attestations", http.StatusBadRequest, msgAttestTooMany)
+	}
+	return nil
+}
+
+// catalogMetadata converts the normalized release fields for the catalog.
+func catalogMetadata(r *forklift.Release) catalog.Metadata {
+	s := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	m := catalog.Metadata{
+		MetadataVersion: r.MetadataVersion, Summary: s(r.Summary), Description: s(r.Description),
+		DescriptionContentType: s(r.DescriptionContentType), Author: s(r.Author), AuthorEmail: s(r.AuthorEmail),
+		Maintainer: s(r.Maintainer), MaintainerEmail: s(r.MaintainerEmail), License: s(r.License),
+		LicenseExpression: s(r.LicenseExpression), LicenseFiles: r.LicenseFiles, Keywords: s(r.Keywords),
+		Classifiers: r.Classifiers, Platform: s(r.Platform), HomePage: s(r.HomePage), DownloadURL: s(r.DownloadURL),
+		RequiresPython: s(r.RequiresPython), RequiresDist: r.RequiresDist, ProvidesExtra: r.ProvidesExtra,
+		Dynamic: r.Dynamic,
+	}
+	for _, u := range r.ProjectURLs {
+		m.ProjectURLs = append(m.ProjectURLs, catalog.ProjectURL{Label: u.Label, URL: u.URL})
+	}
+	return m
+}
+
+// clientIP is the rate-limit key for the client address.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// allowCreate tests the project-creation limiters (a moving one-hour
+// window per user and per IP).
+func (h *Handler) allowCreate(user, ip string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.o.Clock.Now()
+	return h.recent("user:"+user, now) < userCreatesPerHour && h.recent("ip:"+ip, now) < ipCreatesPerHour
+}
+
+func (h *Handler) hitCreate(user, ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.o.Clock.Now()
+	for _, k := range []string{"user:" + user, "ip:" + ip} {
+		h.creates[k] = append(h.creates[k], now)
+	}
+}
+
+// recent counts key's creations in the last hour, forgetting older ones.
+func (h *Handler) recent(key string, now time.Time) int {
+	ts := h.creates[key]
+	i := 0
+	for i < len(ts) && !ts[i].After(now.Add(-time.Hour)) {
+		i++
+	}
+	h.creates[key] = ts[i:]
+	return len(ts) - i
+}
+
+// eventDetails is what /_fake/events shows about one upload.
+type eventDetails struct {
+	Step        string              `json:"step,omitempty"`
+	Identity    string              `json:"identity"`
+	User        string              `json:"user,omitempty"`
+	Publisher   string              `json:"publisher_id,omitempty"`
+	Token       string              `json:"token,omitempty"`
+	TokenID     string              `json:"token_id,omitempty"`
+	Filename    string              `json:"filename,omitempty"`
+	ContentType string              `json:"content_type,omitempty"`
+	Size        int64               `json:"size"`
+	SHA256      string              `json:"sha256,omitempty"`
+	Blake2256   string              `json:"blake2_256,omitempty"`
+	Fields      map[string][]string `json:"fields"`
+}
+
+// maxEventValue bounds each field value copied into the event log.
+const maxEventValue = 256
+
+// finish answers the client and records the event.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, id apitoken.Identity, b *body, out *outcome) {
+	if h.o.Events != nil {
+		d := eventDetails{Step: out.step, Identity: id.Kind, Publisher: id.PublisherID, Token: id.TokenName,
+			TokenID: id.TokenID, Fields: map[string][]string{}}
+		if d.Identity == "" {
+			d.Identity = "none"
+		}
+		if id.User != nil {
+			d.User = id.User.Name
+		}
+		if b != nil {
+			d.Filename, d.ContentType, d.Size = b.filename, b.contentType, b.size
+			if b.spooled {
+				dg := b.spool.Digests()
+				d.SHA256, d.Blake2256 = dg.SHA256, dg.Blake2256
+			}
+			for _, k := range b.order {
+				for _, v := range b.fields[k] {
+					if len(v) > maxEventValue {
+						v = v[:maxEventValue] + "…"
+					}
+					d.Fields[k] = append(d.Fields[k], v)
+				}
+			}
+		}
+		verdict := "ok"
+		if out.status != http.StatusOK {
+			verdict = "error"
+		}
+		msg := out.message
+		if msg == "" {
+			msg = "OK"
+		}
+		h.o.Events.Add(events.Event{Kind: events.KindUpload, Time: h.o.Clock.Now(), Verdict: verdict, Status: out.status,
+			Message: msg, Why: out.why, Details: d})
+	}
+	WriteStatus(w, r, out.status, out.message, nil)
+}

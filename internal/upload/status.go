@@ -1,0 +1,215 @@
+package upload
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Pyramid's explanations (pyramid/httpexceptions.py), which its default
+// exception body puts before the message.
+var explanations = map[int]string{
+	http.StatusOK:                    "",
+	http.StatusBadRequest:            "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+	http.StatusForbidden:             "Access was denied to this resource.",
+	http.StatusMethodNotAllowed:      "The method %s is not allowed for this resource.",
+	http.StatusConflict:              "There was a conflict when trying to complete your request.",
+	http.StatusGone:                  "This resource is no longer available.  No forwarding address is given.",
+	http.StatusTooManyRequests:       "The action could not be performed because there were too many requests by the client.",
+	http.StatusRequestEntityTooLarge: "The request is larger than the server is willing or able to process.",
+}
+
+// ReasonPhrase is what goes after the status code: the message encoded
+// as ISO-8859-1 with "?" for what it cannot encode (warehouse
+// forklift/utils.py _exc_with_message; WSGI status lines are latin-1).
+// CR and LF become spaces so that no message can split the status line.
+func ReasonPhrase(message string) string {
+	var b strings.Builder
+	for _, r := range message {
+		switch {
+		case r == '\r' || r == '\n':
+			b.WriteByte(' ')
+		case r == utf8.RuneError || r > 0xff:
+			b.WriteByte('?')
+		default:
+			b.WriteByte(byte(r)) // latin-1: one byte per code point
+		}
+	}
+	return b.String()
+}
+
+// bodyKind is Pyramid's HTTPException.prepare choice: the first of
+// text/html and application/json the Accept header accepts, in quality
+// order (ties keep the offer order), else text/plain. A missing Accept
+// header accepts nothing, hence text/plain.
+func bodyKind(accept string) string {
+	best, bestQ := "text/plain", 0.0
+	for _, offer := range []string{"text/html", "application/json"} {
+		if q := acceptQ(accept, offer); q > bestQ {
+			best, bestQ = offer, q
+		}
+	}
+	return best
+}
+
+// acceptQ returns the quality Accept gives to a concrete media type: the
+// most specific matching range decides (RFC 9110 §12.5.1), 0 if none.
+func acceptQ(accept, offer string) float64 {
+	otype, osub, _ := strings.Cut(offer, "/")
+	q, spec := 0.0, -1
+	for _, rng := range strings.Split(accept, ",") {
+		params := strings.Split(rng, ";")
+		mt := strings.ToLower(strings.TrimSpace(params[0]))
+		t, sub, ok := strings.Cut(mt, "/")
+		if !ok {
+			continue
+		}
+		s := -1
+		switch {
+		case t == otype && sub == osub:
+			s = 2
+		case t == otype && sub == "*":
+			s = 1
+		case t == "*" && sub == "*":
+			s = 0
+		}
+		if s < 0 || s < spec {
+			continue
+		}
+		rq := 1.0
+		for _, p := range params[1:] {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					rq = f
+				}
+			}
+		}
+		q, spec = rq, s
+	}
+	return q
+}
+
+// Body renders Pyramid's default exception page for status line
+// "<code> <message>" the way the Accept header asks (pypi-server.md §5.3),
+// returning the Content-Type and the bytes.
+func Body(accept string, code int, message string) (contentType string, body []byte) {
+	status := strconv.Itoa(code) + " " + message
+	if message == "" {
+		status = strconv.Itoa(code) + " " + http.StatusText(code)
+	}
+	expl := explanations[code]
+	if strings.Contains(expl, "%s") {
+		expl = fmt.Sprintf(expl, http.MethodPost)
+	}
+	switch bodyKind(accept) {
+	case "text/html":
+		// body_template: ${explanation}${br}${br}\n${detail}\n${html_comment}\n
+		inner := html.EscapeString(expl) + "<br/><br/>\n" + html.EscapeString(message) + "\n\n"
+		page := "<html>\n <head>\n  <title>" + status + "</title>\n </head>\n <body>\n  <h1>" + status + "</h1>\n  " +
+			inner + "\n </body>\n</html>"
+		return "text/html; charset=UTF-8", []byte(page)
+	case "application/json":
+		inner := expl + "\n\n\n" + message + "\n\n"
+		return "application/json", []byte(pyJSON(inner, status, http.StatusText(code)))
+	default:
+		inner := expl + "\n\n\n" + message + "\n\n"
+		return "text/plain; charset=UTF-8", []byte(status + "\n\n" + inner)
+	}
+}
+
+// pyJSON renders Pyramid's {"message", "code", "title"} object as
+// Python's json.dumps does by default: ", " and ": " separators, keys in
+// insertion order, non-ASCII escaped as \uXXXX (ensure_ascii).
+func pyJSON(message, code, title string) string {
+	return "{\"message\": " + pyQuote(message) + ", \"code\": " + pyQuote(code) + ", \"title\": " + pyQuote(title) + "}"
+}
+
+func pyQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || (r > 0x7f && r < 0x10000):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case r >= 0x10000:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// WriteStatus answers with the status line "HTTP/1.1 <code> <message>"
+// and Pyramid's default body for the request's Accept header. It is the
+// one place that writes PyPI's upload answers.
+//
+// Go's net/http always writes the standard reason phrase, and clients
+// read PyPI's message from the reason (twine prints response.reason;
+// its --skip-existing looks for "already exist" in it), so the handler
+// takes the connection over and writes the response itself, closing the
+// connection afterwards. Where that is impossible (HTTP/2, or a test
+// recorder) the standard status line is used and the message is still in
+// the body. An empty message means the standard phrase ("200 OK").
+func WriteStatus(w http.ResponseWriter, r *http.Request, code int, message string, extra http.Header) {
+	ctype, body := Body(r.Header.Get("Accept"), code, message)
+	reason := http.StatusText(code)
+	if message != "" {
+		reason = ReasonPhrase(message)
+	}
+	if message != "" && r.ProtoMajor == 1 {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			defer conn.Close()
+			writeRaw(brw.Writer, code, reason, ctype, body, extra, r.Method == http.MethodHead)
+			brw.Flush()
+			return
+		}
+	}
+	for k, vs := range extra {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+func writeRaw(bw *bufio.Writer, code int, reason, ctype string, body []byte, extra http.Header, head bool) {
+	fmt.Fprintf(bw, "HTTP/1.1 %03d %s\r\n", code, reason)
+	h := http.Header{}
+	for k, vs := range extra {
+		h[k] = vs
+	}
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	h.Set("Date", timeNow().UTC().Format(http.TimeFormat))
+	h.Write(bw)
+	bw.WriteString("\r\n")
+	if !head {
+		bw.Write(body)
+	}
+}
+
+// timeNow is the Date header's clock (the real one: it is transport, not
+// index state).
+var timeNow = time.Now

@@ -1,0 +1,483 @@
+// Package upload is PyPI's legacy upload endpoint, POST /legacy/
+// (warehouse/forklift/legacy.py file_upload), over the catalog, the
+// blobstore and the token service.
+//
+// The request body is streamed once: small fields are held in memory,
+// the distribution file is spooled to the blobstore while md5, sha256 and
+// blake2b-256 are computed in the same pass. Only when the body has ended
+// are the checks run, in Warehouse's order (pypi-server.md §5.4), and the
+// first failing one is the answer. The answer carries the message in the
+// HTTP reason phrase, as PyPI's does (see WriteStatus).
+package upload
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/blobstore"
+	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/forklift"
+	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+)
+
+// Messages of the routing layer (pypi-server.md §5.1, §5.4).
+const (
+	MsgNoSlash        = "An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)"
+	MsgPreRegister    = "Project pre-registration is no longer required or supported, upload your files instead."
+	MsgDocUpload      = "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/."
+	MsgReadOnly       = "Read-only mode: Uploads are temporarily disabled."
+	MsgNoNewUploads   = "New uploads are temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."
+	MsgProtocol       = "Unknown protocol version."
+	MsgNoFile         = "Upload payload does not have a file."
+	MsgTooManyNew     = "Too many new projects created"
+	MsgDigestMismatch = "The digest supplied does not match a digest calculated from the uploaded file."
+)
+
+// Default bounds on what the handler keeps in memory.
+const (
+	DefaultMaxField int64 = 16 << 20 // one non-file field
+	DefaultMaxForm  int64 = 64 << 20 // all non-file fields together
+)
+
+// Project-creation rate limits on upload (warehouse config.py
+// "warehouse.packaging.project_create_user_ratelimit_string" = "20 per
+// hour", "..._ip_ratelimit_string" = "40 per hour").
+const (
+	userCreatesPerHour = 20
+	ipCreatesPerHour   = 40
+)
+
+// Options configure a Handler.
+type Options struct {
+	Catalog *catalog.Catalog
+	Blobs   blobstore.Store
+	Tokens  *apitoken.Service
+	Flags   *adminflag.Set // nil: every flag off
+	Events  *events.Log    // nil: nothing recorded
+	Clock   clock.Clock    // nil: the real clock
+	// CreateProject is ProjectService.create_project after its rate limit
+	// (the disallow-new-project-registration flag, then the name rules),
+	// making creator the Owner. A refusal is a *forklift.Error with
+	// PyPI's status and message. Nil: new projects are created with no
+	// name rules.
+	CreateProject func(name, creator string) (catalog.Project, error)
+	// MaxField and MaxForm bound the non-file fields held in memory;
+	// zero means DefaultMaxField and DefaultMaxForm.
+	MaxField, MaxForm int64
+}
+
+// Handler serves POST /legacy/.
+type Handler struct {
+	o Options
+
+	mu      sync.Mutex
+	creates map[string][]time.Time // rate-limit key -> creation times
+}
+
+// New returns a Handler; Catalog, Blobs and Tokens are required.
+func New(o Options) *Handler {
+	if o.Flags == nil {
+		o.Flags = adminflag.New()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.MaxField <= 0 {
+		o.MaxField = DefaultMaxField
+	}
+	if o.MaxForm <= 0 {
+		o.MaxForm = DefaultMaxForm
+	}
+	return &Handler{o: o, creates: map[string][]time.Time{}}
+}
+
+// outcome is the verdict of one request, for the answer and the event.
+type outcome struct {
+	status  int
+	message string // "" for 200 OK
+	why     string // the harness's explanation
+	step    string // §5.4 step that decided
+}
+
+func fail(step string, status int, msg string) *outcome {
+	return &outcome{status: status, message: msg, step: step}
+}
+
+func failErr(step string, e *forklift.Error) *outcome {
+	return &outcome{status: e.Status, message: e.Message, step: step}
+}
+
+// fromErr turns the *apitoken.Error / *forklift.Error the collaborators
+// return into an outcome; anything else is an internal error.
+func fromErr(step string, err error) *outcome {
+	var ae *apitoken.Error
+	if errors.As(err, &ae) {
+		return &outcome{status: ae.Status, message: ae.Message, why: ae.Why, step: step}
+	}
+	var fe *forklift.Error
+	if errors.As(err, &fe) {
+		return failErr(step, fe)
+	}
+	return &outcome{status: http.StatusInternalServerError, message: "Internal Server Error", why: err.Error(), step: step}
+}
+
+// NoSlash answers POST /legacy with PyPI's 308 to /legacy/ (warehouse
+// forklift/legacy.py missing_trailing_slash_redirect). WebOb makes the
+// Location absolute, which is what twine's RedirectDetected compares
+// with the configured URL plus "/".
+func (h *Handler) NoSlash(w http.ResponseWriter, r *http.Request) {
+	drain(r)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	loc := scheme + "://" + r.Host + "/legacy/"
+	WriteStatus(w, r, http.StatusPermanentRedirect, MsgNoSlash, http.Header{"Location": {loc}})
+}
+
+// ServeHTTP serves /legacy/.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		// The route's views are all POST views (request_method="POST").
+		drain(r)
+		WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {http.MethodPost}})
+		return
+	}
+	id, authErr := h.o.Tokens.Authenticate(r)
+	// Failures known from the headers alone (steps 0, 2, 3, 4) make every
+	// file check unreachable, so the file is then counted, not stored.
+	doomed := authErr != nil || h.o.Flags.Enabled(adminflag.ReadOnly) ||
+		h.o.Flags.Enabled(adminflag.DisallowNewUpload) || id.IsNone()
+	b, err := readBody(r, h.o.MaxField, h.o.MaxForm, func(b *body) (*blobstore.Writer, error) {
+		if doomed {
+			return nil, nil
+		}
+		return h.o.Blobs.NewWriter(h.spoolLimit(b))
+	})
+	if b.spool != nil {
+		defer b.spool.Abort()
+	}
+	var out *outcome
+	if err != nil {
+		drain(r)
+		var tb *tooBig
+		if errors.As(err, &tb) {
+			out = fail("body", http.StatusBadRequest, tb.msg)
+		} else {
+			out = fail("body", http.StatusBadRequest, "Invalid request body: "+err.Error())
+		}
+		h.finish(w, r, id, b, out)
+		return
+	}
+	// :action is read from request.params, query string first (§5.1).
+	action := r.URL.Query().Get(":action")
+	if _, ok := r.URL.Query()[":action"]; !ok {
+		if vs := b.fields[":action"]; len(vs) > 0 {
+			action = vs[len(vs)-1]
+		}
+	}
+	switch action {
+	case "file_upload":
+		out = h.upload(r, id, authErr, b)
+	case "submit", "submit_pkg_info":
+		out = fail("action", http.StatusGone, MsgPreRegister)
+	case "doc_upload":
+		out = fail("action", http.StatusGone, MsgDocUpload)
+	default:
+		// No upload view matches; Warehouse renders its informational
+		// upload.html page.
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.Write([]byte(infoPage))
+		return
+	}
+	h.finish(w, r, id, b, out)
+}
+
+const infoPage = "<!DOCTYPE html>\n<html><head><title>Upload</title></head><body>\n" +
+	"<p>This URL is the endpoint for uploading distributions to PyPI. Use a tool such as twine to upload.</p>\n" +
+	"</body></html>\n"
+
+// upload runs the checks of §5.4 in order; the first failure wins.
+func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b *body) *outcome {
+	// Step 0: Basic auth with a username other than __token__.
+	if authErr != nil {
+		return fromErr("0 auth", authErr)
+	}
+	// Step 1: sanitize (decorators.py sanitize).
+	if b.fileField != "" {
+		if e := forklift.FileFieldError(b.fileField); e != nil {
+			return failErr("1 sanitize", e)
+		}
+	}
+	forklift.Sanitize(b.fields)
+	// Steps 2-3: admin flags.
+	if h.o.Flags.Enabled(adminflag.ReadOnly) {
+		return fail("2 read-only", http.StatusForbidden, MsgReadOnly)
+	}
+	if h.o.Flags.Enabled(adminflag.DisallowNewUpload) {
+		return fail("3 disallow-new-upload", http.StatusForbidden, MsgNoNewUploads)
+	}
+	// Step 4: identity.
+	if id.IsNone() {
+		out := fail("4 identity", apitoken.ErrNoIdentity.Status, apitoken.ErrNoIdentity.Message)
+		out.why = id.Why
+		return out
+	}
+	// Steps 5-6: protocol version and UploadForm.
+	form, ferr := forklift.ValidateForm(b.fields)
+	if ferr != nil {
+		return failErr("5-6 form", ferr)
+	}
+	// Step 7: metadata.
+	meta, ferr := forklift.ParseMetadata(b.fields)
+	if ferr != nil {
+		return failErr("7 metadata", ferr)
+	}
+	// Step 8.
+	if !b.hasContent {
+		return fail("8 content", http.StatusBadRequest, MsgNoFile)
+	}
+	// Step 9: the project, by normalized name.
+	norm := pyname.Normalize(meta.Name)
+	project, exists := h.o.Catalog.Project(norm)
+	created := false
+	if !exists {
+		var out *outcome
+		project, out = h.createProject(r, id, meta.Name)
+		if out != nil {
+			return out
+		}
+		created = true
+	}
+	out := h.uploadTo(id, b, form, meta, project)
+	if created && (out.status != http.StatusOK || out.why == whyIdentical) {
+		// Warehouse creates the project inside the request's transaction,
+		// which a failed (or doomed identical) upload rolls back.
+		h.o.Catalog.DeleteProject(norm)
+	}
+	return out
+}
+
+// createProject is steps 9a-9d for a project that does not exist yet.
+func (h *Handler) createProject(r *http.Request, id apitoken.Identity, name string) (catalog.Project, *outcome) {
+	// 9a: legacy.py "Non-user identities cannot create new projects".
+	if id.Kind != apitoken.KindUser || id.User == nil {
+		return catalog.Project{}, failErr("9a non-user create", &forklift.Error{Status: apitoken.ErrNonUserCreate.Status, Message: apitoken.ErrNonUserCreate.Message})
+	}
+	// 9b: _ensure_user_can_upload runs before create_project.
+	if err := apitoken.EnsureUserCanUpload(id); err != nil {
+		return catalog.Project{}, fromErr("9b user can upload", err)
+	}
+	// 9c: create_project(..., ratelimited=True) tests the limiters first.
+	if !h.allowCreate(id.User.ID, clientIP(r)) {
+		return catalog.Project{}, fail("9c rate limit", http.StatusTooManyRequests, MsgTooManyNew)
+	}
+	// 9d: flag and name rules, then creation with the user as Owner.
+	var p catalog.Project
+	var err error
+	if h.o.CreateProject != nil {
+		p, err = h.o.CreateProject(name, id.User.Name)
+	} else {
+		p, err = h.o.Catalog.CreateProject(catalog.NewProject{Name: name, NormalizedName: pyname.Normalize(name),
+			Roles: []catalog.Role{{Role: "Owner", User: id.User.Name}}})
+	}
+	if err != nil {
+		return catalog.Project{}, fromErr("9d create project", err)
+	}
+	h.hitCreate(id.User.ID, clientIP(r))
+	return p, nil
+}
+
+const whyIdentical = "identical re-upload: PyPI answers 200 and changes nothing"
+
+// uploadTo is steps 10-31 on an existing (or just created) project.
+func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, meta *forklift.Metadata, project catalog.Project) *outcome {
+	// Step 10: permission "upload" (macaroon caveats, then the ACL).
+	ap := apitoken.Project{ID: project.ID.String(), Name: project.Name, NormalizedName: project.NormalizedName}
+	for _, role := range project.Roles {
+		ap.Collaborators = append(ap.Collaborators, role.User)
+	}
+	if err := h.o.Tokens.Authorize(id, ap); err != nil {
+		return fromErr("10 permission", err)
+	}
+	// Steps 11, 11b: verified email, 2FA (user identities).
+	if err := apitoken.EnsureUserCanUpload(id); err != nil {
+		return fromErr("11 user can upload", err)
+	}
+	// Step 14: project.name = meta.name; later messages use the new
+	// spelling.
+	name := meta.Name
+	// Step 16: the release key.
+	rel := forklift.NormalizeRelease(meta)
+	// Step 17: filename.
+	if e := forklift.ValidateFilename(b.filename, form.Filetype); e != nil {
+		return failErr("17 filename", e)
+	}
+	// Step 18: the content part's type.
+	if e := forklift.ValidateContentType(b.contentType); e != nil {
+		return failErr("18 content type", e)
+	}
+	// Step 19: size against the project's file limit (exactly the limit
+	// is allowed).
+	limit := orDefault(project.UploadLimit, catalog.DefaultUploadLimit)
+	if b.size > limit || (b.spool != nil && b.spool.Exceeded()) {
+		return fail("19 file size", http.StatusBadRequest, fmt.Sprintf(
+			"File too large. Limit for project '%s' is %d MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
+			name, limit/(1<<20)))
+	}
+	if !b.spooled {
+		return &outcome{status: http.StatusInternalServerError, message: "Internal Server Error", why: "file was not spooled", step: "19"}
+	}
+	dg := b.spool.Digests()
+	nf := catalog.NewFile{
+		Project: project.NormalizedName, DisplayName: name,
+		Version: rel.Version, CanonicalVersion: rel.CanonicalVersion,
+		Metadata: catalogMetadata(rel),
+		File: catalog.File{Filename: b.filename, PackageType: form.Filetype, PythonVersion: form.Pyversion,
+			Size: b.size, MD5: dg.MD5, SHA256: dg.SHA256, Blake2256: dg.Blake2256, Path: b.spool.Path(b.filename)},
+	}
+	// Steps 19b and 21-24 are decided by the catalog; step 20 (digests)
+	// sits between 19b and 21.
+	res, cerr := h.o.Catalog.CheckFile(nf)
+	if errors.Is(cerr, catalog.ErrProjectTooLarge) {
+		total := orDefault(project.TotalSizeLimit, catalog.DefaultTotalSizeLimit)
+		return fail("19b project size", http.StatusBadRequest, fmt.Sprintf(
+			"Project size too large. Limit for project '%s' total size is %d GB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-project-size-limit-increase",
+			name, total/(1<<30)))
+	}
+	// Step 20: every supplied digest must match (case-insensitively).
+	for _, c := range [][2]string{{form.MD5Digest, dg.MD5}, {form.SHA256Digest, dg.SHA256}, {form.Blake2256Digest, dg.Blake2256}} {
+		if c[0] != "" && !strings.EqualFold(c[0], c[1]) {
+			return fail("20 digest", http.StatusBadRequest, MsgDigestMismatch)
+		}
+	}
+	// Step 21 (warehouse legacy.py: duplicates are checked before the
+	// deleted-filename, 14-day and one-sdist rules) through 24.
+	if cerr != nil {
+		return catalogOutcome(cerr)
+	}
+	if res == catalog.Identical {
+		return &outcome{status: http.StatusOK, why: whyIdentical, step: "21 duplicate"}
+	}
+	// Step 25: archive validity, on the spooled file.
+	path := b.spool.LocalPath()
+	if e := forklift.ValidateDistFile(path, b.filename); e != nil {
+		return failErr("25 archive", e)
+	}
+	// Steps 26-27: filename rules against the project.
+	if form.Filetype == "sdist" {
+		if e := forklift.CheckSdistFilename(b.filename, meta, name, project.NormalizedName); e != nil {
+			return failErr("26 sdist filename", e)
+		}
+	} else {
+		if _, e := forklift.CheckWheelFilename(b.filename, meta, name, project.NormalizedName); e != nil {
+			return failErr("27 wheel filename", e)
+		}
+	}
+	// Steps 28-29: License-File entries, RECORD, entry points, METADATA.
+	dc, e := forklift.CheckDistContents(path, b.filename, form.Filetype, meta)
+	if e != nil {
+		return failErr("28-29 contents", e)
+	}
+	// Step 30: attestations.
+	if out := h.checkAttestations(id, b); out != nil {
+		return out
+	}
+	// Step 31: store. The blobs become visible only after every catalog
+	// check passed again atomically; the catalog row only if they did.
+	var metaPath string
+	if dc.WheelMetadata != nil {
+		metaPath = blobstore.MetadataPath(nf.File.Path)
+		nf.File.MetadataSHA256 = blobstore.Sum(dc.WheelMetadata).SHA256
+	}
+	nf.Commit = func() error {
+		if metaPath != "" {
+			if err := h.o.Blobs.Put(metaPath, dc.WheelMetadata); err != nil {
+				return err
+			}
+		}
+		return b.spool.Commit(nf.File.Path)
+	}
+	added, err := h.o.Catalog.AddFile(nf)
+	if err != nil {
+		if metaPath != "" {
+			h.o.Blobs.Delete(metaPath)
+		}
+		return catalogOutcome(err)
+	}
+	if added.Outcome == catalog.Identical {
+		return &outcome{status: http.StatusOK, why: whyIdentical, step: "21 duplicate"}
+	}
+	why := "stored " + nf.File.Path
+	if dc.RecordMismatch {
+		why += "; RECORD does not match the archive (PyPI accepts this and emails the owners)"
+	}
+	return &outcome{status: http.StatusOK, why: why, step: "31 stored"}
+}
+
+// catalogOutcome maps the catalog's step 21-24 errors to PyPI's answers.
+func catalogOutcome(err error) *outcome {
+	var dup *catalog.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		out := fail("21 duplicate", http.StatusBadRequest, dup.Error())
+		out.why = "conflicts with " + dup.Existing.Filename + " (blake2 " + dup.Existing.Blake2256 + ")"
+		return out
+	case errors.Is(err, catalog.ErrFilenameReused):
+		return fail("22 deleted filename", http.StatusBadRequest, catalog.MsgFilenameReused)
+	case errors.Is(err, catalog.ErrReleaseClosed):
+		return fail("23 14-day rule", http.StatusBadRequest, catalog.MsgReleaseClosed)
+	case errors.Is(err, catalog.ErrSecondSdist):
+		return fail("24 one sdist", http.StatusBadRequest, catalog.MsgSecondSdist)
+	}
+	return &outcome{status: http.StatusInternalServerError, message: "Internal Server Error", why: err.Error(), step: "31 store"}
+}
+
+func orDefault(v, d int64) int64 {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// spoolLimit is the byte limit the file is spooled with. The project is
+// often unknown when the file arrives (uv sends it before most fields),
+// so without a name the largest limit any project has is used; step 19
+// then compares the full streamed size with the project's own limit.
+func (h *Handler) spoolLimit(b *body) int64 {
+	if vs := b.fields["name"]; len(vs) > 0 {
+		if p, ok := h.o.Catalog.Project(pyname.Normalize(vs[0])); ok {
+			return orDefault(p.UploadLimit, catalog.DefaultUploadLimit)
+		}
+		return catalog.DefaultUploadLimit
+	}
+	max := catalog.DefaultUploadLimit
+	for _, ps := range h.o.Catalog.Projects() {
+		if p, ok := h.o.Catalog.Project(ps.NormalizedName); ok && p.UploadLimit > max {
+			max = p.UploadLimit
+		}
+	}
+	return max
+}
+
+// drain consumes what is left of the body (bounded) so the client can
+// read the answer instead of a reset connection.
+func drain(r *http.Request) {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for n < 1<<30 {
+		m, err := r.Body.Read(buf)
+		n += int64(m)
+		if err != nil {
+			return
+		}
+	}
+}
