@@ -24,7 +24,7 @@ import (
 	"syscall"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
-	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/oidc"
@@ -53,7 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		config    = fs.String("config", "", "YAML `file` declaring users, projects, publishers, pending publishers, tokens, issuers, audience and flags (see docs/fakeindex.md)")
 		audience  = fs.String("audience", "", "`aud` OIDC tokens must carry (default from --config, else \"pypi\"; TestPyPI uses \"testpypi\")")
 		domain    = fs.String("domain", "", "macaroon location put in minted tokens (default \"pypi.org\", giving tokens that start pypi-AgEIcHlwaS5vcmcCJ)")
-		data      = fs.String("data", "", "`dir` to persist the project database in (default: memory only)")
+		data      = fs.String("data", "fakeindex-data", "data `dir`: the project database (catalog.json) and the uploaded files (files/, PyPI's blake2 layout); it survives restarts, and every write is atomic")
+		memory    = fs.Bool("memory", false, "keep projects and files in memory only (for tests); --data is ignored")
 		tlsCert   = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
 		tlsKey    = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")
 		quiet     = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
@@ -100,15 +101,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *quiet {
 		cfg.Logger = log.New(io.Discard, "", 0)
 	}
-	if *data != "" {
-		if err := os.MkdirAll(*data, 0o755); err != nil {
-			return err
-		}
-		cat, err := catalog.Open(*data+"/catalog.json", nil)
+	if !*memory {
+		// One clock for the server and the catalog, so /_fake/clock moves
+		// the 14-day rule too.
+		clk := clock.NewOffset(clock.Real{})
+		cat, blobs, err := index.OpenData(*data, clk)
 		if err != nil {
 			return err
 		}
-		cfg.Catalog = cat
+		cfg.Clock, cfg.Catalog, cfg.Blobs = clk, cat, blobs
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
