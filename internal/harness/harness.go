@@ -1,0 +1,526 @@
+// Package harness starts the whole fakepypi harness in one process: the
+// local CA, the fake CI issuer, the fake index (PyPI and TestPyPI) and the
+// intercepting proxy that answers PyPI's real hostnames. It returns the URLs
+// and the environment a publish job needs, so that unmodified twine, uv,
+// pip and gh-action-pypi-publish can run against it.
+//
+// `fakeindex up` is a thin command around Start; Go tests use it directly:
+//
+//	h, err := harness.Start(harness.Options{})
+//	defer h.Close()
+//	cmd := exec.Command("twine", "upload", "dist/*")
+//	cmd.Env = h.Environ(os.Environ())
+//
+// Through the proxy (HTTPS_PROXY in Env) a client reaches:
+//
+//	https://pypi.org/{simple,pypi,_/oidc,integrity,.well-known/pytp}/...   the index
+//	https://upload.pypi.org/legacy/ (+ /_/oidc/, /.well-known/pytp/)     uploads
+//	https://files.pythonhosted.org/packages/...                          files
+//	https://test.pypi.org/...                                            a second index, audience "testpypi"
+//	https://token.actions.githubusercontent.com/...                      the issuer (GitHub's token endpoint, discovery, JWKS)
+//
+// and every other host is refused. The index and the issuer also listen
+// directly on loopback ports (IndexURL, IssuerURL) for tests and scripts.
+// See docs/harness.md.
+package harness
+
+import (
+	"bytes"
+	"crypto/tls"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/index"
+	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/issuer"
+	"github.com/fakepypi/fakepypi/internal/localca"
+	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/proxy"
+)
+
+// DemoConfig is the index setup used when Options.Setup is nil: project
+// "demo" with a GitHub trusted publisher matching issuer.Defaults(), so a
+// publish from Env succeeds without any configuration. examples/demo.yaml
+// is a copy (a test keeps them equal).
+//
+//go:embed demo.yaml
+var DemoConfig []byte
+
+// Public URLs of the emulated PyPI, as clients see them through the proxy.
+const (
+	UploadURL      = "https://upload.pypi.org/legacy/"
+	SimpleURL      = "https://pypi.org/simple/"
+	TestUploadURL  = "https://test.pypi.org/legacy/"
+	TestSimpleURL  = "https://test.pypi.org/simple/"
+	GitHubTokenURL = issuer.GitHubIssuer // the issuer's public base through the proxy
+)
+
+// Options configure Start. The zero value starts everything on free
+// loopback ports with the demo configuration and a throw-away CA.
+type Options struct {
+	// Dir keeps what should outlive a run: the CA in Dir/ca (so a bundle
+	// handed to clients or baked into an image stays valid) and the GitHub
+	// runner files in Dir/runner. Empty: a temporary directory that Close
+	// removes. Index state (projects, uploads) is in memory either way, so
+	// every start begins from the configuration.
+	Dir string
+	// IndexAddr, IssuerAddr and ProxyAddr are where the index, the issuer
+	// and the proxy listen; default 127.0.0.1:0 (a free port). The proxy
+	// must stay on loopback: it answers for PyPI's hostnames.
+	IndexAddr, IssuerAddr, ProxyAddr string
+	// Scheme is what the direct index and issuer listeners speak:
+	// SchemeBoth (default; TLS and plain HTTP on one port), SchemeHTTPS or
+	// SchemeHTTP. The proxy always terminates TLS for the emulated hosts.
+	Scheme string
+	// Setup is the index's declarative state; nil loads DemoConfig.
+	Setup *indexconfig.File
+	// Issuer configures the fake issuer (run context, faults, keys...).
+	// Addr and PublicURL are set by Start.
+	Issuer issuer.Config
+	// NoIssuer skips the fake issuer: tokens come from elsewhere (e.g. a
+	// separate fakeissuer), and Env holds no CI variables.
+	NoIssuer bool
+	// NoProxy skips the proxy: clients use IndexURL directly and Env names
+	// it instead of PyPI's hostnames (twine then does not attempt trusted
+	// publishing; uv and gh-action-pypi-publish need https on it).
+	NoProxy bool
+	// NoTestPyPI skips the second index behind test.pypi.org.
+	NoTestPyPI bool
+	// Log receives the components' logs (index events, proxy tunnels and
+	// refusals, issuer requests); nil discards them.
+	Log io.Writer
+}
+
+// Harness is a running harness. Its methods are safe to call concurrently
+// once Start has returned.
+type Harness struct {
+	dir, tmpDir string
+	ca          *localca.CA
+	idx, test   *index.Server
+	iss         *issuer.Server
+	prox        *proxy.Proxy
+	servers     []*http.Server
+	lns         []net.Listener
+
+	indexURL, issuerURL, proxyURL string
+	env, unset                    []string
+}
+
+// Start starts the CA, issuer, index and proxy. Every listener accepts
+// connections when it returns, so its Env can be handed out at once.
+func Start(opts Options) (_ *Harness, err error) {
+	h := &Harness{}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	if opts.Scheme == "" {
+		opts.Scheme = SchemeBoth
+	}
+	for _, a := range []*string{&opts.IndexAddr, &opts.IssuerAddr, &opts.ProxyAddr} {
+		if *a == "" {
+			*a = "127.0.0.1:0"
+		}
+	}
+
+	h.dir = opts.Dir
+	if h.dir == "" {
+		if h.tmpDir, err = os.MkdirTemp("", "fakepypi-"); err != nil {
+			return nil, err
+		}
+		h.dir = h.tmpDir
+	}
+	if h.ca, err = localca.Open(filepath.Join(h.dir, "ca")); err != nil {
+		return nil, err
+	}
+	tlsCfg := h.ca.TLSConfig()
+
+	// Listen first: the URLs go into the issuer's documents and the env.
+	indexLn, err := h.listen(opts.IndexAddr, opts.Scheme, tlsCfg)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	h.indexURL = baseURL(opts.Scheme, indexLn)
+	var issuerLn, proxyLn net.Listener
+	if !opts.NoIssuer {
+		if issuerLn, err = h.listen(opts.IssuerAddr, opts.Scheme, tlsCfg); err != nil {
+			return nil, fmt.Errorf("issuer: %w", err)
+		}
+		h.issuerURL = baseURL(opts.Scheme, issuerLn)
+	}
+	if !opts.NoProxy {
+		if proxyLn, err = h.listen(opts.ProxyAddr, SchemeHTTP, nil); err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+		h.proxyURL = "http://" + proxyLn.Addr().String()
+	}
+
+	if !opts.NoIssuer {
+		cfg := opts.Issuer
+		cfg.Addr = ""
+		// Behind the proxy the issuer is GitHub's real host, as on a
+		// runner: documents, jwks_uri and ACTIONS_ID_TOKEN_REQUEST_URL
+		// all name https://token.actions.githubusercontent.com, so the
+		// index fetches keys exactly as PyPI does.
+		cfg.PublicURL = h.issuerURL
+		if !opts.NoProxy {
+			cfg.PublicURL = GitHubTokenURL
+		}
+		if cfg.Logf == nil {
+			l := log.New(logw, "fakeissuer: ", log.LstdFlags)
+			cfg.Logf = l.Printf
+		}
+		if h.iss, err = issuer.New(cfg); err != nil {
+			return nil, fmt.Errorf("issuer: %w", err)
+		}
+		h.serve(issuerLn, h.iss)
+	}
+
+	setup := opts.Setup
+	if setup == nil {
+		if setup, err = indexconfig.Parse("demo.yaml", DemoConfig); err != nil {
+			return nil, err
+		}
+	}
+	testSetup, err := copySetup(setup)
+	if err != nil {
+		return nil, err
+	}
+	client := h.ca.Client()
+	if !opts.NoProxy {
+		client = h.proxyClient()
+	}
+	indexLog := log.New(logw, "fakeindex: ", log.LstdFlags)
+	h.addIssuers(setup)
+	if h.idx, err = index.New(index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog}); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	h.serve(indexLn, h.idx)
+
+	if !opts.NoProxy {
+		if !opts.NoTestPyPI {
+			// TestPyPI is a separate warehouse: its own projects and
+			// audience "testpypi", tokens located at test.pypi.org.
+			testSetup.Audience = "testpypi"
+			if testSetup.Domain == "" || testSetup.Domain == "pypi.org" {
+				testSetup.Domain = "test.pypi.org"
+			}
+			h.addIssuers(testSetup)
+			testLog := log.New(logw, "fakeindex(test.pypi.org): ", log.LstdFlags)
+			if h.test, err = index.New(index.Config{Setup: *testSetup, HTTPClient: client, Logger: testLog}); err != nil {
+				return nil, fmt.Errorf("testpypi index: %w", err)
+			}
+		}
+		plog := slog.New(slog.NewTextHandler(logw, nil)).With("component", "proxy")
+		h.prox = proxy.New(h.ca, proxy.WithLogger(plog))
+		var testH http.Handler
+		if h.test != nil {
+			testH = h.test
+		}
+		for host, hh := range hostRoutes(h.idx, testH) {
+			h.prox.Handle(host, hh)
+		}
+		if h.iss != nil {
+			h.prox.Handle("token.actions.githubusercontent.com", h.iss)
+		}
+		srv := h.serve(proxyLn, h.prox)
+		srv.ReadHeaderTimeout = 30 * time.Second
+	}
+
+	if err := h.buildEnv(opts); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// listen records the listener, so Close releases it even when Start
+// fails before serving on it.
+func (h *Harness) listen(addr, scheme string, cfg *tls.Config) (net.Listener, error) {
+	ln, err := listen(addr, scheme, cfg)
+	if err == nil {
+		h.lns = append(h.lns, ln)
+	}
+	return ln, err
+}
+
+// serve runs hd on ln until Close.
+func (h *Harness) serve(ln net.Listener, hd http.Handler) *http.Server {
+	srv := &http.Server{Handler: hd, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	h.servers = append(h.servers, srv)
+	go srv.Serve(ln)
+	return srv
+}
+
+func baseURL(scheme string, ln net.Listener) string {
+	// SchemeBoth advertises https: uv and gh-action-pypi-publish force it,
+	// and http:// still works on the same port.
+	if scheme == SchemeHTTP {
+		return "http://" + ln.Addr().String()
+	}
+	return "https://" + ln.Addr().String()
+}
+
+// addIssuers points the index at the fake issuer for each canonical issuer
+// the setup does not map itself. Behind the proxy GitHub's discovery URL is
+// the real one, answered by the issuer through the proxy.
+func (h *Harness) addIssuers(f *indexconfig.File) {
+	if h.iss == nil {
+		return
+	}
+	have := map[string]bool{}
+	for _, is := range f.Issuers {
+		have[is.URL] = true
+	}
+	infos := h.iss.Issuers()
+	for _, svc := range oidc.Services {
+		canon := oidc.CanonicalIssuer(svc)
+		info, ok := infos[issuer.Kind(svc)]
+		if have[canon] || !ok || info.Issuer != canon {
+			continue
+		}
+		base := strings.TrimSuffix(info.DiscoveryURL, "/.well-known/openid-configuration")
+		f.Issuers = append(f.Issuers, oidc.Issuer{URL: canon, Service: svc, Discovery: base})
+	}
+}
+
+// copySetup deep-copies a setup, so the TestPyPI index's normalization
+// cannot touch the PyPI index's slices.
+func copySetup(f *indexconfig.File) (*indexconfig.File, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	var c indexconfig.File
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// proxyClient sends everything through the proxy, trusting only the CA:
+// how the index fetches JWKS from https://token.actions.githubusercontent.com.
+func (h *Harness) proxyClient() *http.Client {
+	u, _ := url.Parse(h.proxyURL)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = http.ProxyURL(u)
+	t.TLSClientConfig = &tls.Config{RootCAs: h.ca.CertPool()}
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// Client returns an HTTP client that behaves like a harnessed publishing
+// client: through the proxy (when running) and trusting only the CA.
+func (h *Harness) Client() *http.Client {
+	if h.proxyURL != "" {
+		return h.proxyClient()
+	}
+	return h.ca.Client()
+}
+
+func (h *Harness) buildEnv(opts Options) error {
+	add := func(k, v string) { h.env = append(h.env, k+"="+v) }
+	if h.iss != nil {
+		e, err := h.iss.Env(issuer.GitHub, issuer.EnvOptions{})
+		if err != nil {
+			return err
+		}
+		h.unset = e.Unset
+		for _, v := range e.Vars {
+			add(v.Name, v.Value)
+		}
+		if len(e.Files) > 0 {
+			// gh-action-pypi-publish reads GITHUB_EVENT_PATH and appends
+			// to GITHUB_STEP_SUMMARY: real files, as on a runner.
+			runner := filepath.Join(h.dir, "runner")
+			if err := os.MkdirAll(runner, 0o755); err != nil {
+				return err
+			}
+			add("RUNNER_TEMP", runner)
+			for _, f := range e.Files {
+				p := filepath.Join(runner, f.Name)
+				if err := os.WriteFile(p, []byte(f.Content), 0o644); err != nil {
+					return err
+				}
+				add(f.Var, p)
+			}
+		}
+	}
+	if h.proxyURL != "" {
+		// Both spellings (curl reads only lower-case http_proxy), and an
+		// empty NO_PROXY so an inherited list cannot bypass the proxy.
+		for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+			add(k, h.proxyURL)
+		}
+		add("NO_PROXY", "")
+		add("no_proxy", "")
+	}
+	h.env = append(h.env, h.ca.Env()...)
+	upload, simple := UploadURL, SimpleURL
+	if h.proxyURL == "" {
+		upload, simple = h.indexURL+"/legacy/", h.indexURL+"/simple/"
+	}
+	add("TWINE_REPOSITORY_URL", upload)
+	add("UV_PUBLISH_URL", upload)
+	add("PIP_INDEX_URL", simple)
+	add("UV_DEFAULT_INDEX", simple)
+	// twine asks the keyring for a password before it tries trusted
+	// publishing; on a desktop that can hang on D-Bus or find a stale
+	// password. The null backend makes the lookup fail fast.
+	add("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+	add("FAKEPYPI_INDEX_URL", h.indexURL)
+	if h.issuerURL != "" {
+		add("FAKEPYPI_ISSUER_URL", h.issuerURL)
+	}
+	if h.proxyURL != "" {
+		add("FAKEPYPI_PROXY_URL", h.proxyURL)
+	}
+	add("FAKEPYPI_CA_BUNDLE", h.ca.BundlePath())
+	return nil
+}
+
+// Env returns the environment a publish job needs, as "KEY=value"
+// entries: the GitHub Actions job variables (GITHUB_ACTIONS,
+// ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN, GITHUB_REPOSITORY...), the proxy
+// (HTTPS_PROXY...), the CA bundle (REQUESTS_CA_BUNDLE, SSL_CERT_FILE,
+// PIP_CERT...), index URLs for twine, uv and pip, and FAKEPYPI_* URLs of
+// the direct listeners. Variables of other CI systems should be removed
+// from the inherited environment first: use Environ.
+func (h *Harness) Env() []string { return append([]string(nil), h.env...) }
+
+// Unset lists variables a job must not inherit: other CI systems'
+// triggers, which would make the id package detect the wrong CI.
+func (h *Harness) Unset() []string { return append([]string(nil), h.unset...) }
+
+// Environ returns base without the Unset variables and without the ones
+// Env sets, followed by Env: ready for exec.Cmd.Env.
+func (h *Harness) Environ(base []string) []string {
+	drop := map[string]bool{}
+	for _, k := range h.unset {
+		drop[k] = true
+	}
+	for _, kv := range h.env {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[k] = true
+	}
+	var out []string
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, h.env...)
+}
+
+// Shell renders the environment for a POSIX shell (`eval` or `. file`):
+// one `unset` line, then `export K='V'` lines.
+func (h *Harness) Shell() string {
+	var b strings.Builder
+	b.WriteString("# fakepypi harness environment (fakeindex up)\n")
+	if len(h.unset) > 0 {
+		u := append([]string(nil), h.unset...)
+		sort.Strings(u)
+		fmt.Fprintf(&b, "unset %s\n", strings.Join(u, " "))
+	}
+	for _, kv := range h.env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// WriteEnvFile writes Shell to path atomically (a temporary file in the
+// same directory, then a rename), so a script waiting for path never
+// reads half of it.
+func (h *Harness) WriteEnvFile(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".fakepypi-env-*")
+	if err != nil {
+		return err
+	}
+	_, werr := io.Copy(f, bytes.NewBufferString(h.Shell()))
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644)); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// IndexURL is the index's direct base URL (https://127.0.0.1:N with the
+// default Scheme; http:// works on the same port).
+func (h *Harness) IndexURL() string { return h.indexURL }
+
+// IssuerURL is the issuer's direct base URL, "" with NoIssuer.
+func (h *Harness) IssuerURL() string { return h.issuerURL }
+
+// ProxyURL is the proxy's URL for HTTPS_PROXY, "" with NoProxy.
+func (h *Harness) ProxyURL() string { return h.proxyURL }
+
+// CABundle is the path of the PEM bundle clients must trust.
+func (h *Harness) CABundle() string { return h.ca.BundlePath() }
+
+// Dir is the data directory (temporary unless Options.Dir was set).
+func (h *Harness) Dir() string { return h.dir }
+
+// CA returns the local CA.
+func (h *Harness) CA() *localca.CA { return h.ca }
+
+// Index returns the PyPI index.
+func (h *Harness) Index() *index.Server { return h.idx }
+
+// TestIndex returns the TestPyPI index, nil if not started.
+func (h *Harness) TestIndex() *index.Server { return h.test }
+
+// Issuer returns the fake issuer, nil with NoIssuer.
+func (h *Harness) Issuer() *issuer.Server { return h.iss }
+
+// Proxy returns the proxy, nil with NoProxy. Its Refused lists the
+// destinations clients were refused.
+func (h *Harness) Proxy() *proxy.Proxy { return h.prox }
+
+// Close stops every listener and tunnel and removes a temporary Dir.
+func (h *Harness) Close() error {
+	var errs []error
+	// Proxy first: its tunnels hold hijacked connections the servers no
+	// longer track.
+	if h.prox != nil {
+		errs = append(errs, h.prox.Close())
+	}
+	for i := len(h.servers) - 1; i >= 0; i-- {
+		errs = append(errs, h.servers[i].Close())
+	}
+	h.servers = nil
+	for _, ln := range h.lns {
+		ln.Close() // already closed by its server, unless Start failed first
+	}
+	h.lns = nil
+	if h.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(h.tmpDir))
+		h.tmpDir = ""
+	}
+	return errors.Join(errs...)
+}

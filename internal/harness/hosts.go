@@ -1,0 +1,67 @@
+package harness
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/fakepypi/fakepypi/internal/pytp"
+)
+
+// PyPI splits its routes over hosts (pypi-server.md, "Production hosts"),
+// and clients build URLs from whichever host they were given: twine and
+// gh-action-pypi-publish call /_/oidc/ on the upload URL's host, pip reads
+// /simple/ from pypi.org and fetches files from files.pythonhosted.org.
+// The harness answers each emulated host with the index, restricted to the
+// paths that host serves on PyPI, so a client that mixes hosts up fails
+// here as it would against PyPI.
+var (
+	// pypi.org: the warehouse domain. /packages/ is also accepted because
+	// an index that builds file URLs from the request host points them at
+	// pypi.org; /_fake/ is the harness's control plane.
+	warehousePaths = []string{"/simple", "/pypi/", "/_/oidc/", "/integrity/", pytp.Prefix, "/packages/", "/_fake/"}
+	// upload.pypi.org: the forklift domain. Clients derive the OIDC and
+	// PEP 807 discovery URLs from the upload URL, so those live here too.
+	uploadPaths = []string{"/legacy", "/_/oidc/", pytp.Prefix}
+	// files.pythonhosted.org: distribution files and PEP 658 metadata.
+	filesPaths = []string{"/packages/"}
+)
+
+// hostRoutes maps each hostname the proxy answers to the paths it
+// serves; test hosts go to the TestPyPI index.
+func hostRoutes(pypi, testpypi http.Handler) map[string]http.Handler {
+	both := append(append([]string(nil), warehousePaths...), uploadPaths...)
+	m := map[string]http.Handler{
+		"pypi.org":               restrict("pypi.org", pypi, warehousePaths),
+		"upload.pypi.org":        restrict("upload.pypi.org", pypi, uploadPaths),
+		"files.pythonhosted.org": restrict("files.pythonhosted.org", pypi, filesPaths),
+		// twine --skip-existing asks https://pypi.python.org/pypi/<name>/json;
+		// PyPI redirects that host to pypi.org, the harness answers directly.
+		"pypi.python.org": restrict("pypi.python.org", pypi, warehousePaths),
+	}
+	if testpypi != nil {
+		// TestPyPI serves uploads on test.pypi.org itself.
+		m["test.pypi.org"] = restrict("test.pypi.org", testpypi, both)
+		m["test-files.pythonhosted.org"] = restrict("test-files.pythonhosted.org", testpypi, filesPaths)
+		m["testpypi.python.org"] = restrict("testpypi.python.org", testpypi, warehousePaths)
+	}
+	return m
+}
+
+// restrict serves h for paths under one of prefixes, 404 otherwise. A
+// prefix without a trailing slash also matches itself, so /legacy reaches
+// the index (which redirects it) and /simple gets its append-slash redirect.
+func restrict(host string, h http.Handler, prefixes []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(r.URL.Path, p) {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Fakepypi-Host-Split", host)
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("404 Not Found\n\nfakepypi: " + host + " does not serve " + r.URL.Path +
+			" (PyPI serves it on another host; see docs/harness.md)\n"))
+	})
+}
