@@ -19,6 +19,7 @@
 package readapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -129,10 +130,24 @@ func (h *Handler) baseURL(r *http.Request) string {
 
 func (h *Handler) fileURL(r *http.Request, path string) string {
 	prefix := h.filesURL
+	if p, ok := r.Context().Value(filesURLKey{}).(string); ok && p != "" {
+		prefix = p
+	}
 	if prefix == "" {
 		prefix = h.baseURL(r) + "/packages/"
 	}
 	return prefix + path
+}
+
+type filesURLKey struct{}
+
+// WithFilesURL returns ctx under which file URLs start with prefix (ending
+// in "/"), overriding Options.FilesURL for one request. A front end that
+// answers several hostnames needs it: behind the harness's proxy, requests
+// to pypi.org must link to https://files.pythonhosted.org/packages/ while
+// the same index reached on 127.0.0.1 links to itself.
+func WithFilesURL(ctx context.Context, prefix string) context.Context {
+	return context.WithValue(ctx, filesURLKey{}, prefix)
 }
 
 // corsHeaders are Warehouse's _CORS_HEADERS (warehouse/utils/cors.py), sent
