@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fakepypi/fakepypi/internal/pytp"
+	"github.com/fakepypi/fakepypi/internal/readapi"
 )
 
 // PyPI splits its routes over hosts (pypi-server.md, "Production hosts"),
@@ -15,10 +16,10 @@ import (
 // paths that host serves on PyPI, so a client that mixes hosts up fails
 // here as it would against PyPI.
 var (
-	// pypi.org: the warehouse domain. /packages/ is also accepted because
-	// an index that builds file URLs from the request host points them at
-	// pypi.org; /_fake/ is the harness's control plane.
-	warehousePaths = []string{"/simple", "/pypi/", "/_/oidc/", "/integrity/", pytp.Prefix, "/packages/", "/_fake/"}
+	// pypi.org: the warehouse domain. /_fake/ is the harness's control
+	// plane, reachable through the proxy for scripts that only have the
+	// printed environment.
+	warehousePaths = []string{"/simple", "/pypi/", "/_/oidc/", "/integrity/", pytp.Prefix, "/_fake/"}
 	// upload.pypi.org: the forklift domain. Clients derive the OIDC and
 	// PEP 807 discovery URLs from the upload URL, so those live here too.
 	uploadPaths = []string{"/legacy", "/_/oidc/", pytp.Prefix}
@@ -30,6 +31,9 @@ var (
 // serves; test hosts go to the TestPyPI index.
 func hostRoutes(pypi, testpypi http.Handler) map[string]http.Handler {
 	both := append(append([]string(nil), warehousePaths...), uploadPaths...)
+	// Pages served under PyPI's names link files on PyPI's files host, as
+	// PyPI's files.url setting does; the index on 127.0.0.1 links to itself.
+	pypi = withFilesURL(pypi, "https://files.pythonhosted.org/packages/")
 	m := map[string]http.Handler{
 		"pypi.org":               restrict("pypi.org", pypi, warehousePaths),
 		"upload.pypi.org":        restrict("upload.pypi.org", pypi, uploadPaths),
@@ -39,12 +43,19 @@ func hostRoutes(pypi, testpypi http.Handler) map[string]http.Handler {
 		"pypi.python.org": restrict("pypi.python.org", pypi, warehousePaths),
 	}
 	if testpypi != nil {
+		testpypi = withFilesURL(testpypi, "https://test-files.pythonhosted.org/packages/")
 		// TestPyPI serves uploads on test.pypi.org itself.
 		m["test.pypi.org"] = restrict("test.pypi.org", testpypi, both)
 		m["test-files.pythonhosted.org"] = restrict("test-files.pythonhosted.org", testpypi, filesPaths)
 		m["testpypi.python.org"] = restrict("testpypi.python.org", testpypi, warehousePaths)
 	}
 	return m
+}
+
+func withFilesURL(h http.Handler, prefix string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(readapi.WithFilesURL(r.Context(), prefix)))
+	})
 }
 
 // restrict serves h for paths under one of prefixes, 404 otherwise. A
