@@ -1,0 +1,233 @@
+package upload_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/blobstore"
+	"github.com/fakepypi/fakepypi/internal/events"
+)
+
+const (
+	msgNoAuth   = "403 Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information."
+	okStatus    = "200 OK"
+	seeMetadata = " See https://packaging.python.org/specifications/core-metadata for more information."
+)
+
+// TestCheckOrder is one row per step of pypi-server.md §5.4 (and the
+// token answers of §4.3): the exact status line, reason phrase included.
+// Rows that fail several checks assert that the earliest one wins.
+func TestCheckOrder(t *testing.T) {
+	s, clk := newIndex(t, testSetup)
+	url := s.URL() + "/legacy/"
+	alice := basic(token(t, s, "alice-all"))
+	whl := wheel("demo", "1.0")
+	good := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", whl)
+
+	// Seed state the later rows need.
+	if st, _ := send(t, url, alice, good); st != okStatus {
+		t.Fatalf("seed upload: %s", st)
+	}
+	sd := sdist("demo", "1.0")
+	if st, _ := send(t, url, alice, uploadForm("demo", "1.0", "demo-1.0.tar.gz", sd)); st != okStatus {
+		t.Fatalf("seed sdist: %s", st)
+	}
+	gone := wheel("demo", "0.9")
+	if st, _ := send(t, url, alice, uploadForm("demo", "0.9", "demo-0.9-py3-none-any.whl", gone)); st != okStatus {
+		t.Fatalf("seed 0.9: %s", st)
+	}
+	if err := s.Read.DeleteFile("demo", "demo-0.9-py3-none-any.whl"); err != nil {
+		t.Fatal(err)
+	}
+	old := wheel("demo", "0.5")
+	if st, _ := send(t, url, alice, uploadForm("demo", "0.5", "demo-0.5-py3-none-any.whl", old)); st != okStatus {
+		t.Fatalf("seed 0.5: %s", st)
+	}
+	clk.Advance(15 * 24 * time.Hour) // release 0.5 (and 1.0) are now closed
+
+	w2 := wheel("demo", "2.0")
+	f2 := uploadForm("demo", "2.0", "demo-2.0-py3-none-any.whl", w2)
+	pw := "Basic " + "YWxpY2U6c2VjcmV0" // alice:secret
+	oidc := basic(oidcToken(t, s))
+
+	rows := []struct {
+		name string
+		auth string
+		form form
+		flag string
+		want string
+	}{
+		{name: "0 password auth beats everything", auth: pw, form: f2.set("filetype", "bdist_egg"),
+			want: "403 Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://pypi.org/help/#apitoken and https://pypi.org/help/#trusted-publishers"},
+		{name: "1 field sent as a file", auth: "", form: append(f2, part{name: "summary", filename: "x.txt", ctype: "text/plain", data: []byte("x")}),
+			want: "400 summary: Should not be a tuple."},
+		{name: "2 read-only", auth: alice, form: f2, flag: adminflag.ReadOnly,
+			want: "403 Read-only mode: Uploads are temporarily disabled."},
+		{name: "3 disallow-new-upload", auth: alice, form: f2, flag: adminflag.DisallowNewUpload,
+			want: "403 New uploads are temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."},
+		{name: "4 no identity before form errors", auth: "", form: f2.without("filetype"), want: msgNoAuth},
+		{name: "4 garbage token", auth: basic("pypi-garbage"), form: f2, want: msgNoAuth},
+		{name: "4 bearer garbage", auth: "Bearer nonsense", form: f2, want: msgNoAuth},
+		{name: "5 protocol version", auth: alice, form: f2.set("protocol_version", "2"), want: "400 Unknown protocol version."},
+		{name: "6 form: filetype missing", auth: alice, form: f2.without("filetype"),
+			want: "400 Invalid value for filetype. Error: This field is required."},
+		{name: "6 form: no digest", auth: alice, form: f2.without("sha256_digest"),
+			want: "400 Error: Include at least one message digest."},
+		{name: "6 form: sdist pyversion", auth: alice, form: uploadForm("demo", "2.0", "demo-2.0.tar.gz", sdist("demo", "2.0")).set("pyversion", "py3"),
+			want: "400 Invalid value for pyversion. Error: Use 'source' as Python version for an sdist."},
+		{name: "7 metadata version", auth: alice, form: f2.set("metadata_version", "2.0"),
+			want: "400 '2.0' is not a valid metadata version." + seeMetadata},
+		{name: "8 no file", auth: alice, form: f2.without("content"), want: "400 Upload payload does not have a file."},
+		{name: "9a OIDC cannot create", auth: oidc, form: uploadForm("brand-new", "1.0", "brand_new-1.0-py3-none-any.whl", wheel("brand_new", "1.0")),
+			want: "400 Non-user identities cannot create new projects. This was probably caused by successfully using a pending publisher but specifying the project name incorrectly (either in the publisher or in your project's metadata). Please ensure that both match. See: https://docs.pypi.org/trusted-publishers/troubleshooting/"},
+		{name: "9b unverified email on create", auth: basic(token(t, s, "carol-all")), form: uploadForm("carols", "1.0", "carols-1.0-py3-none-any.whl", wheel("carols", "1.0")),
+			want: "403 User 'carol', associated with the API token used, does not have a verified primary email address. Please add a verified primary email before attempting to upload to PyPI. See https://pypi.org/help/#verified-email for more information."},
+		{name: "9d stdlib name", auth: alice, form: uploadForm("xml", "1.0", "xml-1.0-py3-none-any.whl", wheel("xml", "1.0")),
+			want: "400 The name 'xml' isn't allowed (conflict with Python Standard Library module name). See https://pypi.org/help/#project-name for more information."},
+		{name: "10 project-scoped token on another project", auth: basic(token(t, s, "alice-demo")), form: uploadForm("small", "1.0", "small-1.0-py3-none-any.whl", wheel("small", "1.0")),
+			want: "403 Invalid API Token: project-scoped token is not valid for project: 'small'"},
+		{name: "10 OIDC token on another project", auth: oidc, form: uploadForm("bobs", "1.0", "bobs-1.0-py3-none-any.whl", wheel("bobs", "1.0")),
+			want: "403 Invalid API Token: OIDC scoped token is not valid for project 'bobs'"},
+		{name: "10 no role", auth: alice, form: uploadForm("bobs", "1.0", "bobs-1.0-py3-none-any.whl", wheel("bobs", "1.0")),
+			want: "403 The user 'alice' isn't allowed to upload to project 'bobs'. See https://pypi.org/help/#project-name for more information."},
+		{name: "11b no 2FA", auth: basic(token(t, s, "bob-all")), form: f2,
+			want: "403 User 'bob', associated with the API token used, does not have two-factor authentication enabled. Please enable two-factor authentication before attempting to upload to PyPI. See https://pypi.org/help/#two-factor-authentication for more information."},
+		{name: "17b slash in filename", auth: alice, form: f2.mapContent(func(p part) part { p.filename = "a/demo-2.0-py3-none-any.whl"; return p }),
+			want: "400 Cannot upload a file with '/' or '\\' in the name."},
+		{name: "17d unknown extension", auth: alice, form: f2.mapContent(func(p part) part { p.filename = "demo-2.0.egg"; return p }),
+			want: "400 Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information"},
+		{name: "18 image content type", auth: alice, form: f2.mapContent(func(p part) part { p.ctype = "image/png"; return p }),
+			want: "400 Invalid distribution file."},
+		{name: "19 file too large (before digest)", auth: alice,
+			form: uploadForm("small", "1.0", "small-1.0-py3-none-any.whl", append(wheel("small", "1.0"), make([]byte, 1000)...)).set("sha256_digest", strings.Repeat("0", 64)),
+			want: "400 File too large. Limit for project 'small' is 0 MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information."},
+		{name: "19b project too large", auth: alice, form: uploadForm("tiny-total", "1.0", "tiny_total-1.0-py3-none-any.whl", wheel("tiny-total", "1.0")),
+			want: "400 Project size too large. Limit for project 'tiny-total' total size is 0 GB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-project-size-limit-increase"},
+		{name: "20 digest mismatch", auth: alice, form: f2.set("sha256_digest", strings.Repeat("ab", 32)),
+			want: "400 The digest supplied does not match a digest calculated from the uploaded file."},
+		{name: "21 identical re-upload", auth: alice, form: good, want: okStatus},
+		{name: "21 same name, other bytes (before the 14-day rule)", auth: alice,
+			form: uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", wheel("demo", "1.00")),
+			want: "400 File already exists ('demo-1.0-py3-none-any.whl', with blake2_256 hash '" + blake(wheel("demo", "1.00")) + "'). See https://pypi.org/help/#file-name-reuse for more information."},
+		{name: "22 deleted filename", auth: alice, form: uploadForm("demo", "0.9", "demo-0.9-py3-none-any.whl", wheel("demo", "0.90")),
+			want: "400 This filename was previously used by a file that has since been deleted. Use a different version. See https://pypi.org/help/#file-name-reuse for more information."},
+		{name: "23 14-day rule", auth: alice, form: uploadForm("demo", "0.5", "demo-0.5.tar.gz", sdist("demo", "0.5")),
+			want: "400 Uploading new files to releases older than 14 days is not allowed."},
+		{name: "25 archive (before filename rules)", auth: alice, form: uploadForm("demo", "2.0", "Demo-2.0-py3-none-any.whl", []byte("not a zip")),
+			want: "400 Invalid distribution file. File is not a zipfile"},
+		{name: "26 sdist filename", auth: alice, form: uploadForm("demo", "2.0", "Demo-2.0.tar.gz", sdist("Demo", "2.0")),
+			want: "400 Filename 'Demo-2.0.tar.gz' is invalid, should be 'demo-2.0.tar.gz'."},
+		{name: "27 wheel version", auth: alice, form: uploadForm("demo", "2.0", "demo-3.0-py3-none-any.whl", wheel("demo", "3.0")),
+			want: "400 Version in filename should be '2.0' not '3.0'."},
+		{name: "27 platform tag", auth: alice, form: uploadForm("demo", "2.0", "demo-2.0-py3-none-linux_x86_64.whl", wheel("demo", "2.0")),
+			want: "400 Binary wheel 'demo-2.0-py3-none-linux_x86_64.whl' has an unsupported platform tag 'linux_x86_64'."},
+		{name: "29 no METADATA", auth: alice, form: uploadForm("demo", "2.0", "demo-2.0-py3-none-any.whl", zipOf([][2]string{
+			{"demo/__init__.py", ""}, {"demo-2.0.dist-info/WHEEL", "Wheel-Version: 1.0\n"}, {"demo-2.0.dist-info/RECORD", ""}})),
+			want: "400 Wheel 'demo-2.0-py3-none-any.whl' does not contain the required METADATA file: demo-2.0.dist-info/METADATA"},
+		{name: "30 attestations need trusted publishing", auth: alice, form: append(f2, part{name: "attestations", value: "[]"}),
+			want: "400 Invalid attestations supplied during upload: Attestations are only supported when using Trusted Publishing"},
+		{name: "30 empty attestation set", auth: oidc, form: append(f2, part{name: "attestations", value: "[]"}),
+			want: "400 Invalid attestations supplied during upload: Malformed attestations: an empty attestation set is not permitted"},
+		{name: "24 second sdist", auth: alice, form: uploadForm("demo", "2.0", "demo-2.0.tar.gz", sdist("demo", "2.0")), want: okStatus},
+		{name: "24 second sdist (now refused)", auth: alice, form: uploadForm("demo", "2.0.0", "demo-2.0.0.tar.gz", sdist("demo", "2.0.0")),
+			want: "400 Only one sdist may be uploaded per release."},
+		{name: "31 OIDC upload", auth: oidc, form: f2, want: okStatus},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			if row.flag != "" {
+				s.Flags.Set(row.flag, true)
+				defer s.Flags.Set(row.flag, false)
+			}
+			st, body := send(t, url, row.auth, row.form, "Accept", "*/*")
+			if st != row.want {
+				t.Fatalf("status line\n got %q\nwant %q\nbody %s", st, row.want, body)
+			}
+			if row.want != okStatus && !strings.Contains(body, "<h1>"+row.want+"</h1>") {
+				t.Errorf("HTML body lacks the status: %s", body)
+			}
+		})
+	}
+
+	// §4.3: a minted token used after its 900 s.
+	t.Run("token expired", func(t *testing.T) {
+		tok := basic(oidcToken(t, s))
+		clk.Advance(900 * time.Second)
+		st, _ := send(t, url, tok, uploadForm("demo", "2.1", "demo-2.1-py3-none-any.whl", wheel("demo", "2.1")))
+		if want := "403 Invalid API Token: token is expired"; st != want {
+			t.Fatalf("got %q want %q", st, want)
+		}
+	})
+
+	// Every answer above is in the event log with its verdict and step.
+	evs := s.Events.List(events.Filter{Kind: events.KindUpload})
+	if len(evs) < len(rows) {
+		t.Fatalf("only %d upload events", len(evs))
+	}
+}
+
+// TestRoutingAnswers covers §5.1: :action in the query string, the 410
+// actions, the 308 on /legacy and the 405 for other methods.
+func TestRoutingAnswers(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	alice := basic(token(t, s, "alice-all"))
+	whl := wheel("demo", "1.0")
+	f := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", whl).without(":action").without("protocol_version")
+	if st, body := send(t, s.URL()+"/legacy/?:action=file_upload", alice, f); st != okStatus {
+		t.Fatalf("query :action: %s %s", st, body)
+	}
+	st, _ := send(t, s.URL()+"/legacy/", alice, form{{name: ":action", value: "submit"}})
+	if want := "410 Project pre-registration is no longer required or supported, upload your files instead."; st != want {
+		t.Errorf("submit: %q", st)
+	}
+	st, _ = send(t, s.URL()+"/legacy/", alice, form{{name: ":action", value: "doc_upload"}})
+	if want := "410 Uploading documentation is no longer supported, we recommend using https://readthedocs.org/."; st != want {
+		t.Errorf("doc_upload: %q", st)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/legacy", strings.NewReader(""))
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "308 An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)"; resp.Status != want ||
+		resp.Header.Get("Location") != s.URL()+"/legacy/" {
+		t.Errorf("308: %q Location %q", resp.Status, resp.Header.Get("Location"))
+	}
+	resp, err = http.Get(s.URL() + "/legacy/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %s", resp.Status)
+	}
+	// uv's order: the file before the metadata, no part Content-Type, and
+	// a Bearer token; plus a body sent chunked.
+	uvForm := form{{name: ":action", value: "file_upload"}, {name: "sha256_digest", value: sha256hex(whl)},
+		{name: "protocol_version", value: "1"}, {name: "metadata_version", value: "2.1"},
+		{name: "content", filename: "demo-1.1-py3-none-any.whl", ctype: "-", data: wheel("demo", "1.1")},
+		{name: "name", value: "demo"}, {name: "version", value: "1.1"}, {name: "filetype", value: "bdist_wheel"}, {name: "pyversion", value: "py3"}}
+	uvForm[1].value = sha256hex(uvForm[4].data)
+	body, ctype := uvForm.encode()
+	req, _ = http.NewRequest(http.MethodPost, s.URL()+"/legacy/", struct{ *strings.Reader }{strings.NewReader(string(body))})
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+token(t, s, "alice-all"))
+	req.Header.Set("Accept", "application/json;q=0.9, text/plain;q=0.8, text/html;q=0.7")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Status != okStatus || len(resp.TransferEncoding) != 0 && resp.TransferEncoding[0] != "chunked" {
+		t.Errorf("uv-style chunked upload: %s", resp.Status)
+	}
+	if req.ContentLength != 0 {
+		t.Errorf("request was not chunked")
+	}
+}
+
+func blake(b []byte) string { return blobstore.Sum(b).Blake2256 }
