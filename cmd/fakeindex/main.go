@@ -5,6 +5,7 @@
 // Usage:
 //
 //	fakeindex [flags]
+//	fakeindex up [flags]   (the whole harness: CA, issuer, index, proxy)
 //
 // With --addr 127.0.0.1:0 it picks a free port and prints the URL on one
 // line once it is ready to serve.
@@ -46,6 +47,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "up" {
+		return runUp(ctx, args[1:], stdout, stderr) // the whole harness: up.go
+	}
 	fs := flag.NewFlagSet("fakeindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -65,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: fakeindex [flags]\n\nAn offline PyPI: trusted-publishing exchange, control plane under /_fake/.\n\nFlags:\n")
+		defer fmt.Fprintf(stderr, "\n  fakeindex up [flags]\n\tthe whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

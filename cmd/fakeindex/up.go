@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/fakepypi/fakepypi/internal/harness"
+	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/issuer"
+)
+
+const upUsage = `Usage: fakeindex up [flags]
+
+Runs the whole fakepypi harness in one process: a local CA, the fake CI
+issuer (GitHub Actions' token endpoint...), the fake PyPI and TestPyPI, and an
+intercepting HTTPS proxy that answers PyPI's real hostnames:
+
+  https://pypi.org/simple/ /pypi/ /_/oidc/ /integrity/ /.well-known/pytp/
+  https://upload.pypi.org/legacy/            https://files.pythonhosted.org/packages/
+  https://test.pypi.org/... (audience testpypi)
+  https://token.actions.githubusercontent.com/... (the fake issuer)
+
+Every other host is refused by the proxy. Without --config the index holds the
+demo configuration (examples/demo.yaml): project "demo" with a GitHub trusted
+publisher matching the issuer's default run context (octo-org/octo-repo,
+.github/workflows/release.yml), so a publish from the printed environment
+succeeds out of the box.
+
+Once every listener is ready it prints the environment a publish job needs as
+"export K='V'" lines on stdout (GITHUB_ACTIONS, ACTIONS_ID_TOKEN_REQUEST_URL and
+_TOKEN, HTTPS_PROXY, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, PIP_CERT, index URLs for
+twine, uv and pip...), writes it to --env-file if given, and runs until SIGINT
+or SIGTERM. Typical use, in one shell:
+
+  fakeindex up --env-file fakepypi.env &
+  until [ -f fakepypi.env ]; do sleep 0.1; done
+  . ./fakepypi.env
+  twine upload dist/*
+
+The index keeps projects and uploads in memory: every start begins from the
+configuration. The data directory keeps the CA, so a bundle given to clients or
+baked into an image stays valid across restarts. See docs/harness.md.
+
+Flags:
+`
+
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fakeindex up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addrIndex  = fs.String("addr-index", "127.0.0.1:0", "`host:port` of the index's direct listener (port 0: a free one; FAKEPYPI_INDEX_URL in the env)")
+		addrIssuer = fs.String("addr-issuer", "127.0.0.1:0", "`host:port` of the issuer's direct listener (FAKEPYPI_ISSUER_URL)")
+		addrProxy  = fs.String("addr-proxy", "127.0.0.1:0", "`host:port` of the proxy (HTTPS_PROXY); keep it on loopback. Fix it (e.g. 127.0.0.1:8899) to reuse one env across restarts")
+		data       = fs.String("data", defaultDataDir(), "data `dir`: the CA (ca/ca.pem is the bundle) and the GitHub runner files (runner/)")
+		config     = fs.String("config", "", "index configuration YAML `file` (format: docs/fakeindex.md; default: the demo configuration, examples/demo.yaml)")
+		issuerCfg  = fs.String("issuer-config", "", "fakeissuer configuration YAML `file` (run context, faults, keys; docs/fakeissuer.md)")
+		scheme     = fs.String("scheme", harness.SchemeBoth, "what the direct index and issuer listeners speak: both (TLS and plain HTTP on one port), https or http")
+		noProxy    = fs.Bool("no-proxy", false, "do not start the proxy: the env names the direct index URL (twine then skips trusted publishing; uv and gh-action-pypi-publish need https)")
+		noIssuer   = fs.Bool("no-issuer", false, "do not start the issuer: tokens come from elsewhere, and the env has no CI variables")
+		noTest     = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
+		envFile    = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
+		quiet      = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
+		sets       multi
+	)
+	fs.Var(&sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, upUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("up: unexpected argument %q (see fakeindex up --help)", fs.Arg(0))
+	}
+
+	opts := harness.Options{
+		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
+		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest,
+	}
+	if !*quiet {
+		opts.Log = stderr
+	}
+	if *config != "" {
+		setup, err := indexconfig.Load(*config)
+		if err != nil {
+			return err
+		}
+		opts.Setup = setup
+	}
+	if *issuerCfg != "" {
+		cfg, err := issuer.LoadConfig(*issuerCfg)
+		if err != nil {
+			return err
+		}
+		opts.Issuer = cfg
+	}
+	for _, s := range sets {
+		path, value, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("--set %q: want path=value", s)
+		}
+		if err := opts.Issuer.Context.Set(path, value); err != nil {
+			return fmt.Errorf("--set %q: %v", s, err)
+		}
+	}
+
+	h, err := harness.Start(opts)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if *envFile != "" {
+		if err := h.WriteEnvFile(*envFile); err != nil {
+			return err
+		}
+		// The ports and the request token die with this process: a stale
+		// file would point clients at nothing.
+		defer os.Remove(*envFile)
+	}
+	banner(stderr, h, *envFile)
+	io.WriteString(stdout, h.Shell())
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "fakeindex up: shutting down")
+	return h.Close()
+}
+
+// defaultDataDir is $XDG_DATA_HOME/fakepypi (~/.local/share/fakepypi): out
+// of the working tree, so the CA key is not committed by accident, and
+// shared by every checkout, so one trusted bundle serves them all.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "fakepypi")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "fakepypi")
+	}
+	return ".fakepypi"
+}
+
+func banner(w io.Writer, h *harness.Harness, envFile string) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("fakepypi harness is up")
+	p("  index    %s  (direct; the control plane is under /_fake/)", h.IndexURL())
+	if h.ProxyURL() != "" {
+		p("           through the proxy: https://pypi.org  https://upload.pypi.org/legacy/  https://files.pythonhosted.org")
+		if h.TestIndex() != nil {
+			p("           and https://test.pypi.org (audience testpypi)")
+		}
+	}
+	if h.IssuerURL() != "" {
+		p("  issuer   %s  (direct)", h.IssuerURL())
+		if h.ProxyURL() != "" {
+			p("           through the proxy: %s", harness.GitHubTokenURL)
+		}
+		g := h.Issuer().Context().GitHub
+		p("  run      %s, %s@%s", g.Repository, g.WorkflowFile, g.Ref)
+	}
+	if h.ProxyURL() != "" {
+		p("  proxy    %s  (HTTPS_PROXY; other hosts are refused)", h.ProxyURL())
+	}
+	p("  CA       %s", h.CABundle())
+	if envFile != "" {
+		p("  env      %s  (. it in a shell; removed on shutdown)", envFile)
+	}
+	p("Stop with Ctrl-C or SIGTERM.")
+}
+
