@@ -175,4 +175,3 @@ func banner(w io.Writer, h *harness.Harness, envFile string) {
 	}
 	p("Stop with Ctrl-C or SIGTERM.")
 }
-
