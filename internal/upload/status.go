@@ -3,7 +3,6 @@ package upload
 import (
 	"bufio"
 	"fmt"
-	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,7 +109,7 @@ func Body(accept string, code int, message string) (contentType string, body []b
 	switch bodyKind(accept) {
 	case "text/html":
 		// body_template: ${explanation}${br}${br}\n${detail}\n${html_comment}\n
-		inner := html.EscapeString(expl) + "<br/><br/>\n" + html.EscapeString(message) + "\n\n"
+		inner := htmlEscape(expl) + "<br/><br/>\n" + htmlEscape(message) + "\n\n"
 		page := "<html>\n <head>\n  <title>" + status + "</title>\n </head>\n <body>\n  <h1>" + status + "</h1>\n  " +
 			inner + "\n </body>\n</html>"
 		return "text/html; charset=UTF-8", []byte(page)
@@ -213,3 +212,8 @@ func writeRaw(bw *bufio.Writer, code int, reason, ctype string, body []byte, ext
 // timeNow is the Date header's clock (the real one: it is transport, not
 // index state).
 var timeNow = time.Now
+
+// htmlEscape is Python's html.escape(s, quote=True), which Pyramid's
+// page template uses: "'" becomes "&#x27;" (Go's html.EscapeString writes
+// "&#39;").
+var htmlEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace

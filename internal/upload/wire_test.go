@@ -1,0 +1,105 @@
+package upload_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/upload"
+)
+
+// rawUpload writes an HTTP/1.1 upload by hand on a TCP connection and
+// returns every byte of the answer.
+func rawUpload(t *testing.T, base, auth, accept string, f form) string {
+	t.Helper()
+	body, ctype := f.encode()
+	addr := strings.TrimPrefix(base, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "POST /legacy/ HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n", addr, ctype, len(body))
+	if auth != "" {
+		fmt.Fprintf(&req, "Authorization: %s\r\n", auth)
+	}
+	if accept != "" {
+		fmt.Fprintf(&req, "Accept: %s\r\n", accept)
+	}
+	req.WriteString("\r\n")
+	req.Write(body)
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := io.ReadAll(conn) // the server closes after a custom status line
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(resp)
+}
+
+// TestRawStatusLine proves the reason phrase on the wire, byte for byte,
+// and the body for each Accept (pypi-server.md §5.3).
+func TestRawStatusLine(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	alice := basic(token(t, s, "alice-all"))
+	whl := wheel("demo", "1.0")
+	good := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", whl)
+	if resp := rawUpload(t, s.URL(), alice, "*/*", good); !strings.HasPrefix(resp, "HTTP/1.1 200 OK\r\n") {
+		t.Fatalf("first upload: %q", resp)
+	}
+	other := wheel("demo", "1.00")
+	clash := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", other)
+	msg := "File already exists ('demo-1.0-py3-none-any.whl', with blake2_256 hash '" + blake(other) + "'). See https://pypi.org/help/#file-name-reuse for more information."
+
+	resp := rawUpload(t, s.URL(), alice, "*/*", clash)
+	line, rest, _ := strings.Cut(resp, "\r\n")
+	if want := "HTTP/1.1 400 " + msg; line != want {
+		t.Fatalf("status line\n got %q\nwant %q", line, want)
+	}
+	head, body, _ := strings.Cut(rest, "\r\n\r\n")
+	for _, h := range []string{"Content-Type: text/html; charset=UTF-8", "Connection: close", fmt.Sprintf("Content-Length: %d", len(body))} {
+		if !strings.Contains(head, h) {
+			t.Errorf("headers lack %q:\n%s", h, head)
+		}
+	}
+	wantHTML := "<html>\n <head>\n  <title>400 " + msg + "</title>\n </head>\n <body>\n  <h1>400 " + msg + "</h1>\n" +
+		"  The server could not comply with the request since it is either malformed or otherwise incorrect.<br/><br/>\n" +
+		strings.ReplaceAll(msg, "'", "&#x27;") + "\n\n\n </body>\n</html>"
+	if body != wantHTML {
+		t.Errorf("HTML body\n got %q\nwant %q", body, wantHTML)
+	}
+
+	resp = rawUpload(t, s.URL(), alice, "application/json", clash)
+	_, body, _ = strings.Cut(resp, "\r\n\r\n")
+	wantJSON := `{"message": "The server could not comply with the request since it is either malformed or otherwise incorrect.\n\n\n` +
+		msg + `\n\n", "code": "400 ` + msg + `", "title": "Bad Request"}`
+	if body != wantJSON {
+		t.Errorf("JSON body\n got %q\nwant %q", body, wantJSON)
+	}
+
+	resp = rawUpload(t, s.URL(), alice, "", clash)
+	_, body, _ = strings.Cut(resp, "\r\n\r\n")
+	if want := "400 " + msg + "\n\nThe server could not comply with the request since it is either malformed or otherwise incorrect.\n\n\n" + msg + "\n\n"; body != want {
+		t.Errorf("text body\n got %q\nwant %q", body, want)
+	}
+}
+
+func TestReasonPhrase(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":         "plain",
+		"caf\u00e9":     "caf\xe9", // ISO-8859-1
+		"snow \u2603 x": "snow ? x",
+		"a\r\nb":        "a  b",
+	} {
+		if got := upload.ReasonPhrase(in); got != want {
+			t.Errorf("ReasonPhrase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
