@@ -1,0 +1,129 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requireTool skips when a real client is missing, except in CI
+// (CI=true), where a missing client is a broken runner image.
+func requireTool(t *testing.T, name string, args ...string) {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil && len(args) > 0 {
+		err = exec.Command(path, args...).Run()
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s %v unavailable in CI: %v", name, args, err)
+		}
+		t.Skipf("%s %v unavailable: %v", name, args, err)
+	}
+}
+
+// runEnv runs a client with the harness environment, a private HOME (no
+// ~/.pypirc, pip.conf or keyring) and a timeout.
+func runEnv(t *testing.T, h *Harness, dir string, name string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(h.Environ(os.Environ()),
+		"HOME="+dir, "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONDONTWRITEBYTECODE=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// TestRealClients drives unmodified Debian clients through the proxy with
+// the CA, using only the harness environment: gh-action-pypi-publish's
+// exchange, twine upload to https://upload.pypi.org/legacy/, pip install
+// from https://pypi.org/simple/, and a refused non-emulated host.
+func TestRealClients(t *testing.T) {
+	const py = "/usr/bin/python3"
+	requireTool(t, py, "-c", "import requests, pip")
+	h := start(t, Options{})
+	dir := t.TempDir()
+
+	var token string
+	t.Run("gh-action-oidc-exchange", func(t *testing.T) {
+		script, _ := filepath.Abs("testdata/oidc_exchange.py")
+		stdout, stderr, err := runEnv(t, h, dir, py, script)
+		if err != nil {
+			t.Fatalf("%v\nstderr:\n%s", err, stderr)
+		}
+		token = strings.TrimSpace(stdout)
+		if !strings.HasPrefix(token, "pypi-") || !strings.Contains(stderr, "::add-mask::"+token) {
+			t.Fatalf("stdout %q\nstderr:\n%s", stdout, stderr)
+		}
+		if !strings.Contains(stderr, "::debug::Selected Trusted Publishing Exchange Endpoint: Https://Upload.Pypi.Org/_/Oidc/Mint-Token") {
+			t.Errorf("no debug line in\n%s", stderr)
+		}
+	})
+
+	wheel := filepath.Join(dir, "demo-1.0-py3-none-any.whl")
+	content := buildWheel(t, "demo", "1.0")
+	os.WriteFile(wheel, content, 0o644)
+	t.Run("twine", func(t *testing.T) {
+		if token == "" {
+			t.Skip("no token from the exchange")
+		}
+		requireTool(t, "twine", "--version")
+		stdout, stderr, err := runEnv(t, h, dir, "twine", "upload", "--repository-url", UploadURL,
+			"-u", "__token__", "-p", token, "--non-interactive", "--disable-progress-bar", wheel)
+		if err != nil {
+			t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		}
+		if !strings.Contains(stdout+stderr, "View at:") {
+			t.Errorf("twine output:\n%s%s", stdout, stderr)
+		}
+		if _, ok := h.Index().Catalog.Project("demo"); !ok {
+			t.Error("demo not in the catalog after twine upload")
+		}
+	})
+
+	t.Run("pip-install", func(t *testing.T) {
+		if _, ok := h.Index().Catalog.Project("demo"); !ok {
+			t.Skip("nothing uploaded")
+		}
+		target := filepath.Join(dir, "site")
+		stdout, stderr, err := runEnv(t, h, dir, py, "-m", "pip", "install", "--no-deps", "--no-cache-dir",
+			"--index-url", SimpleURL, "--target", target, "demo==1.0")
+		if err != nil {
+			t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(target, "demo", "__init__.py")); err != nil {
+			t.Fatalf("not installed: %v\n%s", err, stdout)
+		}
+		// The simple page links files on files.pythonhosted.org, the only
+		// emulated host serving /packages/: installing proves pip went there.
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		_, stderr, err := runEnv(t, h, dir, py, "-c", "import requests; requests.get('https://example.com/', timeout=10)")
+		if err == nil || !strings.Contains(stderr, "403 Forbidden") {
+			t.Errorf("requests reached example.com? err=%v\n%s", err, stderr)
+		}
+		if _, err := exec.LookPath("curl"); err == nil {
+			_, stderr, err := runEnv(t, h, dir, "curl", "-sS", "https://example.com/")
+			if err == nil || !strings.Contains(stderr, "403") {
+				t.Errorf("curl reached example.com? err=%v\n%s", err, stderr)
+			}
+		}
+		found := false
+		for _, r := range h.Proxy().Refused() {
+			found = found || strings.HasPrefix(r.Target, "example.com:")
+		}
+		if !found {
+			t.Errorf("no refusal recorded: %+v", h.Proxy().Refused())
+		}
+	})
+}
