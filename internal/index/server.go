@@ -151,6 +151,9 @@ func (s *Server) apply(f indexconfig.File) error {
 		s.users.put(u.Name, u.Verified(), u.TwoFA())
 	}
 	for _, p := range f.Projects {
+		if _, ok := s.Catalog.Project(normalize(p.Name)); ok {
+			continue // kept in the data directory by an earlier run
+		}
 		if _, err := s.projects.createConfigured(p); err != nil {
 			return fmt.Errorf("project %q: %v", p.Name, err)
 		}
