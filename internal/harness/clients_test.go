@@ -69,6 +69,28 @@ func TestRealClients(t *testing.T) {
 		}
 	})
 
+	// id >= 1.6 (what twine >= 6.1 uses for the GitHub token) calls
+	// urllib3 2's urllib3.request, which ignores HTTPS_PROXY: the token URL
+	// must work without the proxy too. Debian has urllib3 1.26, so this
+	// plays urllib3 2: a bare PoolManager (no proxy), trusting
+	// SSL_CERT_FILE as urllib3 2's default context does (Debian's 1.26
+	// pins the system bundle instead), and the query merged as the spec
+	// says.
+	t.Run("id-1.6-token-request-without-proxy", func(t *testing.T) {
+		const script = `import json, os, urllib3
+from urllib.parse import urlsplit, parse_qsl, urlencode
+u = urlsplit(os.environ["ACTIONS_ID_TOKEN_REQUEST_URL"])
+q = dict(parse_qsl(u.query)); q["audience"] = "pypi"
+url = u._replace(query=urlencode(q)).geturl()
+r = urllib3.PoolManager(ca_certs=os.environ["SSL_CERT_FILE"]).request("GET", url,
+    headers={"Authorization": "bearer " + os.environ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]}, timeout=30)
+print(r.status, json.loads(r.data)["value"][:3])`
+		stdout, stderr, err := runEnv(t, h, dir, py, "-c", script)
+		if err != nil || strings.TrimSpace(stdout) != "200 eyJ" {
+			t.Fatalf("%v: %s\n%s", err, stdout, stderr)
+		}
+	})
+
 	wheel := filepath.Join(dir, "demo-1.0-py3-none-any.whl")
 	content := buildWheel(t, "demo", "1.0")
 	os.WriteFile(wheel, content, 0o644)

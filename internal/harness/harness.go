@@ -241,6 +241,18 @@ func Start(opts Options) (_ *Harness, err error) {
 		if h.iss != nil {
 			h.prox.Handle("token.actions.githubusercontent.com", h.iss)
 		}
+		// The harness's own loopback listeners are reachable through the
+		// proxy too, dispatched by port. ACTIONS_ID_TOKEN_REQUEST_URL names
+		// the issuer's loopback listener because id >= 1.6 (twine's token
+		// source) fetches it with bare urllib3, which ignores HTTPS_PROXY,
+		// while requests, curl and uv send the same URL through the proxy.
+		direct := map[string]http.Handler{indexLn.Addr().String(): h.idx}
+		if h.iss != nil {
+			direct[issuerLn.Addr().String()] = h.iss
+		}
+		for host, hh := range loopbackRoutes(direct) {
+			h.prox.Handle(host, hh)
+		}
 		srv := h.serve(proxyLn, h.prox)
 		srv.ReadHeaderTimeout = 30 * time.Second
 	}
@@ -343,6 +355,13 @@ func (h *Harness) buildEnv(opts Options) error {
 		}
 		h.unset = e.Unset
 		for _, v := range e.Vars {
+			if v.Name == "ACTIONS_ID_TOKEN_REQUEST_URL" {
+				// Same path and query, on the loopback listener: reachable
+				// with and without the proxy (see Start).
+				if u, err := url.Parse(v.Value); err == nil {
+					v.Value = h.issuerURL + u.RequestURI()
+				}
+			}
 			add(v.Name, v.Value)
 		}
 		if len(e.Files) > 0 {

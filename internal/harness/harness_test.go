@@ -96,7 +96,7 @@ func TestEnv(t *testing.T) {
 	env := envMap(h.Env())
 	want := map[string]string{
 		"GITHUB_ACTIONS":               "true",
-		"ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.actions.githubusercontent.com/github/idtoken?api-version=2.0",
+		"ACTIONS_ID_TOKEN_REQUEST_URL": h.IssuerURL() + "/github/idtoken?api-version=2.0",
 		"HTTPS_PROXY":                  h.ProxyURL(),
 		"https_proxy":                  h.ProxyURL(),
 		"NO_PROXY":                     "",
@@ -358,6 +358,19 @@ func TestDirectListeners(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.url, st, body)
 		}
 	}
+	// Through the proxy, the loopback listeners are reachable by port,
+	// other loopback ports are not.
+	h3 := start(t, Options{NoTestPyPI: true})
+	if st, body := get(t, h3.Client(), h3.IssuerURL()+"/.well-known/jwks"); st != 200 {
+		t.Errorf("issuer via proxy: %d %s", st, body)
+	}
+	if st, body := get(t, h3.Client(), h3.IndexURL()+"/_/oidc/audience"); st != 200 {
+		t.Errorf("index via proxy: %d %s", st, body)
+	}
+	if st, _ := get(t, h3.Client(), "https://127.0.0.1:1/"); st != http.StatusForbidden {
+		t.Errorf("other loopback port via proxy: %d, want 403", st)
+	}
+
 	// Without the proxy, env names the direct listener.
 	h2 := start(t, Options{NoProxy: true})
 	env := envMap(h2.Env())

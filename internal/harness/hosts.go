@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"net"
 	"net/http"
 	"strings"
 
@@ -75,4 +76,39 @@ func restrict(host string, h http.Handler, prefixes []string) http.Handler {
 		w.Write([]byte("404 Not Found\n\nfakepypi: " + host + " does not serve " + r.URL.Path +
 			" (PyPI serves it on another host; see docs/harness.md)\n"))
 	})
+}
+
+// loopbackRoutes routes the hosts of the harness's direct listeners
+// ("127.0.0.1:41234" -> handler) through the proxy, by port. Other ports on
+// the same host get 403: only the harness's own listeners are emulated.
+func loopbackRoutes(byAddr map[string]http.Handler) map[string]http.Handler {
+	hosts := map[string]map[string]http.Handler{}
+	for addr, h := range byAddr {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			continue
+		}
+		if hosts[host] == nil {
+			hosts[host] = map[string]http.Handler{}
+		}
+		hosts[host][port] = h
+	}
+	out := map[string]http.Handler{}
+	for host, ports := range hosts {
+		out[host] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, port, err := net.SplitHostPort(r.Host)
+			if err != nil {
+				port = "443"
+				if r.TLS == nil {
+					port = "80"
+				}
+			}
+			if h, ok := ports[port]; ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+			http.Error(w, "fakepypi proxy: "+r.Host+" is not a harness listener", http.StatusForbidden)
+		})
+	}
+	return out
 }
