@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,41 @@ func TestReasonPhrase(t *testing.T) {
 		if got := upload.ReasonPhrase(in); got != want {
 			t.Errorf("ReasonPhrase(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestBadBodies: malformed or oversized input gets a clear 400, never a
+// crash, and stores nothing.
+func TestBadBodies(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	alice := basic(token(t, s, "alice-all"))
+	for name, c := range map[string]struct{ ctype, body, want string }{
+		"truncated multipart": {"multipart/form-data; boundary=xyz", "--xyz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\ndemo", "400 Invalid request body: reading part \"name\": unexpected EOF"},
+		"no boundary":         {"multipart/form-data", "", "400 Invalid request body: multipart body without a boundary"},
+		"urlencoded":          {"application/x-www-form-urlencoded", ":action=file_upload&name=demo&version=1.0&metadata_version=2.1&filetype=sdist&md5_digest=x", "400 Upload payload does not have a file."},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, s.URL()+"/legacy/", strings.NewReader(c.body))
+			req.Header.Set("Content-Type", c.ctype)
+			req.Header.Set("Authorization", alice)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if !strings.HasPrefix(resp.Status, c.want) {
+				t.Fatalf("got %q want prefix %q", resp.Status, c.want)
+			}
+		})
+	}
+	big := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", wheel("demo", "1.0")).set("description", strings.Repeat("x", int(upload.DefaultMaxField)+1))
+	if st, _ := send(t, s.URL()+"/legacy/", alice, big); st != fmt.Sprintf("400 Form field 'description' is larger than %d bytes.", upload.DefaultMaxField) {
+		t.Fatalf("oversized field: %q", st)
+	}
+	if n := len(s.Catalog.Projects()); n != 4 {
+		t.Fatalf("projects changed: %d", n)
+	}
+	if p, _ := s.Catalog.Project("demo"); len(p.Releases) != 0 {
+		t.Fatalf("something was stored: %+v", p.Releases)
 	}
 }
