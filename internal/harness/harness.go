@@ -41,6 +41,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/index"
@@ -117,6 +118,9 @@ type Harness struct {
 
 	indexURL, issuerURL, proxyURL string
 	env, unset                    []string
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start starts the CA, issuer, index and proxy. Every listener accepts
@@ -522,7 +526,13 @@ func (h *Harness) Issuer() *issuer.Server { return h.iss }
 func (h *Harness) Proxy() *proxy.Proxy { return h.prox }
 
 // Close stops every listener and tunnel and removes a temporary Dir.
+// Later calls return the first call's result.
 func (h *Harness) Close() error {
+	h.closeOnce.Do(func() { h.closeErr = h.close() })
+	return h.closeErr
+}
+
+func (h *Harness) close() error {
 	var errs []error
 	// Proxy first: its tunnels hold hijacked connections the servers no
 	// longer track.
