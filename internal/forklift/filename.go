@@ -8,6 +8,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
 // distFileRe is legacy.py _dist_file_re, matched case-insensitively.
@@ -92,11 +93,11 @@ func CheckSdistFilename(filename string, meta *Metadata, projectName, projectNor
 		nameFromFilename = pyname.Normalize(head)
 	}
 	if nameFromFilename != projectNormalized {
-		return badRequest("Start filename for %s with %s.", pyname.Repr(projectName), pyname.Repr(strings.ReplaceAll(projectNormalized, "-", "_")))
+		return badRequest("Start filename for %s with %s.", pyfmt.Repr(projectName), pyfmt.Repr(strings.ReplaceAll(projectNormalized, "-", "_")))
 	}
 	expected := strings.ReplaceAll(projectNormalized, "-", "_") + "-" + meta.Version.String() + ".tar.gz"
 	if filename != expected {
-		return badRequest("Filename %s is invalid, should be %s.", pyname.Repr(filename), pyname.Repr(expected))
+		return badRequest("Filename %s is invalid, should be %s.", pyfmt.Repr(filename), pyfmt.Repr(expected))
 	}
 	return nil
 }
@@ -137,26 +138,26 @@ func wheelNamePartOK(s string) bool {
 // ".whl").
 func ParseWheelFilename(filename string) (*WheelFilename, error) {
 	if !strings.HasSuffix(filename, ".whl") {
-		return nil, fmt.Errorf("Invalid wheel filename (extension must be '.whl'): %s", pyname.Repr(filename))
+		return nil, fmt.Errorf("Invalid wheel filename (extension must be '.whl'): %s", pyfmt.Repr(filename))
 	}
 	stem := strings.TrimSuffix(filename, ".whl")
 	dashes := strings.Count(stem, "-")
 	if dashes != 4 && dashes != 5 {
-		return nil, fmt.Errorf("Invalid wheel filename (wrong number of parts): %s", pyname.Repr(stem))
+		return nil, fmt.Errorf("Invalid wheel filename (wrong number of parts): %s", pyfmt.Repr(stem))
 	}
 	parts := strings.SplitN(stem, "-", dashes-1)
 	namePart := parts[0]
 	if strings.Contains(namePart, "__") || !wheelNamePartOK(namePart) {
-		return nil, fmt.Errorf("Invalid project name: %s", pyname.Repr(stem))
+		return nil, fmt.Errorf("Invalid project name: %s", pyfmt.Repr(stem))
 	}
 	v, err := pep440.Parse(parts[1])
 	if err != nil {
-		return nil, fmt.Errorf("Invalid wheel filename (invalid version): %s", pyname.Repr(stem))
+		return nil, fmt.Errorf("Invalid wheel filename (invalid version): %s", pyfmt.Repr(stem))
 	}
 	w := &WheelFilename{Name: pyname.Normalize(namePart), Version: v}
 	if dashes == 5 {
 		if !buildTagRe.MatchString(parts[2]) {
-			return nil, fmt.Errorf("Invalid build number: %s in %s", parts[2], pyname.Repr(stem))
+			return nil, fmt.Errorf("Invalid build number: %s in %s", parts[2], pyfmt.Repr(stem))
 		}
 		w.Build = parts[2]
 	}
@@ -255,15 +256,15 @@ func CheckWheelFilename(filename string, meta *Metadata, projectName, projectNor
 		}
 	}
 	if canonical := pyname.Normalize(meta.Name); canonical != w.Name {
-		return nil, badRequest("Start filename for %s with %s.", pyname.Repr(projectName), pyname.Repr(strings.ReplaceAll(canonical, "-", "_")))
+		return nil, badRequest("Start filename for %s with %s.", pyfmt.Repr(projectName), pyfmt.Repr(strings.ReplaceAll(canonical, "-", "_")))
 	}
 	nameFromFilename, _, _ := strings.Cut(filename, "-")
 	normalized := strings.ReplaceAll(projectNormalized, "-", "_")
 	if nameFromFilename != normalized {
-		return nil, badRequest("Filename %s should contain the normalized project name %s, not %s.", pyname.Repr(filename), pyname.Repr(normalized), pyname.Repr(nameFromFilename))
+		return nil, badRequest("Filename %s should contain the normalized project name %s, not %s.", pyfmt.Repr(filename), pyfmt.Repr(normalized), pyfmt.Repr(nameFromFilename))
 	}
 	if !pep440.Equal(meta.Version, w.Version) {
-		return nil, badRequest("Version in filename should be %s not %s.", pyname.Repr(meta.Version.String()), pyname.Repr(w.Version.String()))
+		return nil, badRequest("Version in filename should be %s not %s.", pyfmt.Repr(meta.Version.String()), pyfmt.Repr(w.Version.String()))
 	}
 	return w, nil
 }

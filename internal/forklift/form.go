@@ -7,6 +7,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
 // Fields are the non-file parts of the multipart upload, in the order each
@@ -146,7 +147,7 @@ func ValidateForm(f Fields) (*Form, *Error) {
 				shown = string(rs[:30]) + "..." + string(rs[len(rs)-30:])
 			}
 			return nil, badRequest("%s is an invalid value for Name. Error: %s See %s for more information.",
-				pyname.Repr(shown), errs[key], coreMetadataHelp)
+				pyfmt.Repr(shown), errs[key], coreMetadataHelp)
 		}
 		return nil, badRequest("Invalid value for %s. Error: %s", key, errs[key])
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/forklift/pep508"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
 // SupportedMetadataVersions are the Metadata-Version values accepted on
@@ -193,7 +194,7 @@ func ParseMetadata(f Fields) (*Metadata, *Error) {
 		switch spec.kind {
 		case kindString:
 			if len(vals) != 1 {
-				unparsed.add(spec.form, "%s has invalid data", pyname.Repr(spec.form))
+				unparsed.add(spec.form, "%s has invalid data", pyfmt.Repr(spec.form))
 				continue
 			}
 			raw[spec.raw] = rawValue{str: vals[0]}
@@ -201,7 +202,7 @@ func ParseMetadata(f Fields) (*Metadata, *Error) {
 			raw[spec.raw] = rawValue{list: vals}
 		case kindKeywords:
 			if len(vals) != 1 {
-				unparsed.add(spec.form, "%s has invalid data", pyname.Repr(spec.form))
+				unparsed.add(spec.form, "%s has invalid data", pyfmt.Repr(spec.form))
 				continue
 			}
 			var kws []string
@@ -212,7 +213,7 @@ func ParseMetadata(f Fields) (*Metadata, *Error) {
 		case kindURLs:
 			urls, ok := parseProjectURLs(vals)
 			if !ok {
-				unparsed.add(spec.form, "%s has invalid data", pyname.Repr(spec.form))
+				unparsed.add(spec.form, "%s has invalid data", pyfmt.Repr(spec.form))
 				continue
 			}
 			raw[spec.raw] = rawValue{urls: urls}
@@ -271,7 +272,7 @@ func validatePackaging(raw map[string]rawValue, m *Metadata, errs *metaErrs) {
 	declared := -1
 	if mv, ok := raw["metadata_version"]; ok {
 		if declared = versionIndex(mv.str); declared < 0 {
-			errs.add("metadata-version", "%s is not a valid metadata version", pyname.Repr(mv.str))
+			errs.add("metadata-version", "%s is not a valid metadata version", pyfmt.Repr(mv.str))
 		}
 		m.MetadataVersion = mv.str
 	} else {
@@ -294,7 +295,7 @@ func validatePackaging(raw map[string]rawValue, m *Metadata, errs *metaErrs) {
 }
 
 func invalidFor(v, email string) string {
-	return fmt.Sprintf("%s is invalid for %s", pyname.Repr(v), pyname.Repr(email))
+	return fmt.Sprintf("%s is invalid for %s", pyfmt.Repr(v), pyfmt.Repr(email))
 }
 
 func processField(spec fieldSpec, rv rawValue, present bool, m *Metadata, errs *metaErrs) {
@@ -383,10 +384,10 @@ func processField(spec fieldSpec, rv rawValue, present bool, m *Metadata, errs *
 			d = strings.ToLower(d)
 			switch {
 			case d == "name" || d == "version" || d == "metadata-version":
-				errs.add(e, "%s is not allowed as a dynamic field", pyname.Repr(d))
+				errs.add(e, "%s is not allowed as a dynamic field", pyfmt.Repr(d))
 				return
 			case !emailFieldNames[d]:
-				errs.add(e, "%s is not a valid dynamic field", pyname.Repr(d))
+				errs.add(e, "%s is not a valid dynamic field", pyfmt.Repr(d))
 				return
 			}
 			out = append(out, d)
@@ -423,7 +424,7 @@ func processField(spec fieldSpec, rv rawValue, present bool, m *Metadata, errs *
 	case "license_files":
 		for _, p := range rv.list {
 			if msg := checkLicenseFilePath(p); msg != "" {
-				errs.add(e, "%s is invalid for 'license-file', %s", pyname.Repr(p), msg)
+				errs.add(e, "%s is invalid for 'license-file', %s", pyfmt.Repr(p), msg)
 				return
 			}
 		}
@@ -450,7 +451,7 @@ func checkContentType(value string) string {
 	ctype, params := parseContentType(value)
 	if (ctype != "text/plain" && ctype != "text/x-rst" && ctype != "text/markdown") ||
 		!strings.Contains(strings.ToLower(value), ctype) {
-		return fmt.Sprintf("'description-content-type' must be one of ['text/plain', 'text/x-rst', 'text/markdown'], not %s", pyname.Repr(value))
+		return fmt.Sprintf("'description-content-type' must be one of ['text/plain', 'text/x-rst', 'text/markdown'], not %s", pyfmt.Repr(value))
 	}
 	if cs, ok := params["charset"]; ok && cs != "UTF-8" {
 		// packaging formats list(charset): the charset's characters.
@@ -458,10 +459,10 @@ func checkContentType(value string) string {
 		for _, r := range cs {
 			chars = append(chars, string(r))
 		}
-		return fmt.Sprintf("'description-content-type' can only specify the UTF-8 charset, not %s", pyname.ReprList(chars))
+		return fmt.Sprintf("'description-content-type' can only specify the UTF-8 charset, not %s", pyfmt.ReprList(chars))
 	}
 	if v, ok := params["variant"]; ok && ctype == "text/markdown" && v != "GFM" && v != "CommonMark" {
-		return fmt.Sprintf("valid Markdown variants for 'description-content-type' are ['GFM', 'CommonMark'], not %s", pyname.Repr(v))
+		return fmt.Sprintf("valid Markdown variants for 'description-content-type' are ['GFM', 'CommonMark'], not %s", pyfmt.Repr(v))
 	}
 	return ""
 }
@@ -557,14 +558,14 @@ func checkImportName(value, email string) string {
 	name = strings.TrimRightFunc(name, pep440.IsPySpace)
 	for _, ident := range strings.Split(name, ".") {
 		if !isIdentifier(ident) {
-			return fmt.Sprintf("%s is invalid for %s; %s is not a valid identifier", pyname.Repr(name), pyname.Repr(email), pyname.Repr(ident))
+			return fmt.Sprintf("%s is invalid for %s; %s is not a valid identifier", pyfmt.Repr(name), pyfmt.Repr(email), pyfmt.Repr(ident))
 		}
 		if pythonKeywords[ident] {
-			return fmt.Sprintf("%s is invalid for %s; %s is a keyword", pyname.Repr(name), pyname.Repr(email), pyname.Repr(ident))
+			return fmt.Sprintf("%s is invalid for %s; %s is a keyword", pyfmt.Repr(name), pyfmt.Repr(email), pyfmt.Repr(ident))
 		}
 	}
 	if semicolon && strings.TrimLeftFunc(rest, pep440.IsPySpace) != "private" {
-		return fmt.Sprintf("%s is invalid for %s; the only valid option is 'private'", pyname.Repr(value), pyname.Repr(email))
+		return fmt.Sprintf("%s is invalid for %s; the only valid option is 'private'", pyfmt.Repr(value), pyfmt.Repr(email))
 	}
 	return ""
 }
@@ -588,7 +589,7 @@ func validateWarehouse(m *Metadata, errs *metaErrs) {
 		}
 		if addr := parseAddr(*fe.v); addr != "" {
 			if reason := validateEmail(addr); reason != "" {
-				errs.add(fe.email, "%s is not a valid email address: %s", pyname.Repr(addr), reason)
+				errs.add(fe.email, "%s is not a valid email address: %s", pyfmt.Repr(addr), reason)
 			}
 		}
 	}
@@ -610,31 +611,31 @@ func validateWarehouse(m *Metadata, errs *metaErrs) {
 	sort.Strings(unknown)
 	sort.Strings(deprecated)
 	for _, c := range unknown {
-		errs.add("classifier", "%s is not a valid classifier.", pyname.Repr(c))
+		errs.add("classifier", "%s is not a valid classifier.", pyfmt.Repr(c))
 	}
 	for _, c := range deprecated {
 		if by := deprecatedClassifiers[c]; len(by) > 0 {
-			errs.add("classifier", "The classifier %s has been deprecated, use one of %s instead.", pyname.Repr(c), pyname.ReprList(by))
+			errs.add("classifier", "The classifier %s has been deprecated, use one of %s instead.", pyfmt.Repr(c), pyfmt.ReprList(by))
 		} else {
-			errs.add("classifier", "The classifier %s has been deprecated.", pyname.Repr(c))
+			errs.add("classifier", "The classifier %s has been deprecated.", pyfmt.Repr(c))
 		}
 	}
 	if m.HomePage != nil && !IsValidURI(*m.HomePage) {
-		errs.add("home-page", "%s is not a valid url.", pyname.Repr(*m.HomePage))
+		errs.add("home-page", "%s is not a valid url.", pyfmt.Repr(*m.HomePage))
 	}
 	if m.DownloadURL != nil && !IsValidURI(*m.DownloadURL) {
-		errs.add("download-url", "%s is not a valid url.", pyname.Repr(*m.DownloadURL))
+		errs.add("download-url", "%s is not a valid url.", pyfmt.Repr(*m.DownloadURL))
 	}
 	for _, pu := range m.ProjectURLs {
 		switch {
 		case pu.Label == "":
 			errs.add("project-url", "Must have a label")
 		case utf8.RuneCountInString(pu.Label) > 32:
-			errs.add("project-url", "%s must be 32 characters or less.", pyname.Repr(pu.Label))
+			errs.add("project-url", "%s must be 32 characters or less.", pyfmt.Repr(pu.Label))
 		case pu.URL == "":
 			errs.add("project-url", "Must have a URL")
 		case !IsValidURI(pu.URL):
-			errs.add("project-url", "%s is not a valid url", pyname.Repr(pu.URL))
+			errs.add("project-url", "%s is not a valid url", pyfmt.Repr(pu.URL))
 		}
 	}
 	for _, fe := range []struct {
@@ -644,11 +645,11 @@ func validateWarehouse(m *Metadata, errs *metaErrs) {
 		for _, s := range fe.vals {
 			r, err := pep508.Parse(s)
 			if err != nil {
-				errs.add(fe.email, "%s is invalid: %s", pyname.Repr(s), err.Error())
+				errs.add(fe.email, "%s is invalid: %s", pyfmt.Repr(s), err.Error())
 				continue
 			}
 			if r.URL != "" {
-				errs.add(fe.email, "Can't have direct dependency: %s", pyname.Repr(s))
+				errs.add(fe.email, "Can't have direct dependency: %s", pyfmt.Repr(s))
 			}
 		}
 	}
@@ -659,7 +660,7 @@ func validateWarehouse(m *Metadata, errs *metaErrs) {
 	}
 	for _, d := range m.Dynamic {
 		if !dynamicAllowed[d] {
-			errs.add("dynamic", "Dynamic field %s is not a valid dynamic field.", pyname.Repr(d))
+			errs.add("dynamic", "Dynamic field %s is not a valid dynamic field.", pyfmt.Repr(d))
 		}
 	}
 	if m.License != nil && *m.License != "" && m.LicenseExpression != nil && *m.LicenseExpression != "" {

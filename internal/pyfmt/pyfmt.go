@@ -41,7 +41,9 @@ func Repr(s string) string {
 		case r == '\t':
 			b.WriteString(`\t`)
 		case r == utf8.RuneError:
-			b.WriteString(`\ufffd`)
+			// Invalid UTF-8 reaches us as U+FFFD, which Python prints
+			// as itself (it is printable).
+			b.WriteRune(r)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case r < 0x7f:

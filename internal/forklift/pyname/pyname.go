@@ -11,6 +11,8 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
 // Normalize returns the PEP 503 normalized form of name: lowercase, with
@@ -175,20 +177,20 @@ type Registry struct {
 // the caller's business.
 func CheckProjectName(name string, reg Registry) *Rejection {
 	if !ValidName(name) {
-		return &Rejection{400, fmt.Sprintf("The name %s is invalid.", Repr(name))}
+		return &Rejection{400, fmt.Sprintf("The name %s is invalid.", pyfmt.Repr(name))}
 	}
 	if IsStdlib(name) {
-		return &Rejection{400, fmt.Sprintf("The name %s isn't allowed (conflict with Python Standard Library module name). See %s for more information.", Repr(name), helpProjectName)}
+		return &Rejection{400, fmt.Sprintf("The name %s isn't allowed (conflict with Python Standard Library module name). See %s for more information.", pyfmt.Repr(name), helpProjectName)}
 	}
 	norm := Normalize(name)
 	if reg.Exists != nil && reg.Exists(norm) {
-		return &Rejection{409, fmt.Sprintf("The name %s conflicts with an existing project. See %s for more information.", Repr(name), helpProjectName)}
+		return &Rejection{409, fmt.Sprintf("The name %s conflicts with an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName)}
 	}
 	if reg.Prohibited != nil && reg.Prohibited(norm) {
-		return &Rejection{400, fmt.Sprintf("The name %s isn't allowed. See %s for more information.", Repr(name), helpProjectName)}
+		return &Rejection{400, fmt.Sprintf("The name %s isn't allowed. See %s for more information.", pyfmt.Repr(name), helpProjectName)}
 	}
 	if reg.TooSimilar != nil && reg.TooSimilar(Ultranormalize(name)) {
-		return &Rejection{400, fmt.Sprintf("The name %s is too similar to an existing project. See %s for more information.", Repr(name), helpProjectName)}
+		return &Rejection{400, fmt.Sprintf("The name %s is too similar to an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName)}
 	}
 	return nil
 }

@@ -86,17 +86,3 @@ func TestCheckProjectName(t *testing.T) {
 		t.Errorf("nil registry funcs must mean no: %v", rej)
 	}
 }
-
-func TestRepr(t *testing.T) {
-	for in, want := range map[string]string{
-		"foo": "'foo'", "it's": `"it's"`, `a'b"c`: `'a\'b"c'`, "a\nb": `'a\nb'`, "a\x00b": `'a\x00b'`,
-		`back\slash`: `'back\\slash'`, "é": "'é'", "\u200b": `'\u200b'`,
-	} {
-		if got := Repr(in); got != want {
-			t.Errorf("Repr(%q) = %s, want %s", in, got, want)
-		}
-	}
-	if got := ReprList([]string{"Natural Language :: Ukrainian"}); got != "['Natural Language :: Ukrainian']" {
-		t.Errorf("ReprList = %s", got)
-	}
-}
