@@ -257,8 +257,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		for host, hh := range loopbackRoutes(direct) {
 			h.prox.Handle(host, hh)
 		}
-		srv := h.serve(proxyLn, h.prox)
-		srv.ReadHeaderTimeout = 30 * time.Second
+		h.serve(proxyLn, h.prox)
 	}
 
 	if err := h.buildEnv(opts); err != nil {
@@ -278,11 +277,10 @@ func (h *Harness) listen(addr, scheme string, cfg *tls.Config) (net.Listener, er
 }
 
 // serve runs hd on ln until Close.
-func (h *Harness) serve(ln net.Listener, hd http.Handler) *http.Server {
-	srv := &http.Server{Handler: hd, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+func (h *Harness) serve(ln net.Listener, hd http.Handler) {
+	srv := &http.Server{Handler: hd, ReadHeaderTimeout: 30 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	h.servers = append(h.servers, srv)
 	go srv.Serve(ln)
-	return srv
 }
 
 func baseURL(scheme string, ln net.Listener) string {
