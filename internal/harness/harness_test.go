@@ -399,3 +399,36 @@ func TestPersistentCA(t *testing.T) {
 		t.Errorf("CA not reused from %s: %s", dir, h2.CABundle())
 	}
 }
+
+// TestTestPyPI: test.pypi.org is a separate index with audience
+// "testpypi", its uploads invisible on pypi.org, its files on
+// test-files.pythonhosted.org.
+func TestTestPyPI(t *testing.T) {
+	h := start(t, Options{})
+	c := h.Client()
+	jwt, err := h.Issuer().Token(t.Context(), "testpypi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := mint(t, c, "https://test.pypi.org", jwt)
+	wheel := buildWheel(t, "demo", "2.0")
+	if st, body := upload(t, c, TestUploadURL, token, "demo", "2.0", "demo-2.0-py3-none-any.whl", wheel); st != 200 {
+		t.Fatalf("upload: %d %s", st, body)
+	}
+	st, body := get(t, c, TestSimpleURL+"demo/")
+	if st != 200 || !strings.HasPrefix(fileURL(t, body, "demo-2.0-py3-none-any.whl"), "https://test-files.pythonhosted.org/packages/") {
+		t.Fatalf("test simple: %d %s", st, body)
+	}
+	if st, got := get(t, c, fileURL(t, body, "demo-2.0-py3-none-any.whl")); st != 200 || !bytes.Equal(got, wheel) {
+		t.Fatalf("test download: %d", st)
+	}
+	if _, body := get(t, c, SimpleURL+"demo/"); bytes.Contains(body, []byte("demo-2.0")) {
+		t.Errorf("TestPyPI upload visible on pypi.org:\n%s", body)
+	}
+	// A PyPI token (aud "pypi") is refused by TestPyPI.
+	pjwt, _ := h.Issuer().Token(t.Context(), "pypi")
+	req, _ := http.NewRequest("POST", "https://test.pypi.org/_/oidc/mint-token", strings.NewReader(`{"token": "`+pjwt+`"}`))
+	if st, body := call(t, c, req); st != 422 {
+		t.Errorf("pypi token at TestPyPI: %d %s", st, body)
+	}
+}
