@@ -20,8 +20,10 @@
 //	https://token.actions.githubusercontent.com/...                      the issuer (GitHub's token endpoint, discovery, JWKS)
 //
 // and every other host is refused. The index and the issuer also listen
-// directly on loopback ports (IndexURL, IssuerURL) for tests and scripts.
-// See docs/harness.md.
+// directly on loopback ports (IndexURL, IssuerURL), reachable with or
+// without the proxy; ACTIONS_ID_TOKEN_REQUEST_URL names the issuer's,
+// because id >= 1.6 fetches the GitHub token with bare urllib3, which
+// ignores HTTPS_PROXY. See docs/harness.md.
 package harness
 
 import (
