@@ -30,6 +30,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -412,4 +413,38 @@ func (h *Harness) Seed(project, version, filename string, content []byte) error 
 	}
 	_, err := h.h.Index().Read.Seed(sf)
 	return err
+}
+
+// JobEnv renders the environment of a CI job of kind ("github", "gitlab",
+// "google", "activestate", "buildkite", "circleci") in the current run
+// context, as KEY=value entries, with the variables of other CI systems
+// that must be unset. Files the job expects (GitHub's event payload,
+// step summary) are written into dir. GitLab's and CircleCI's tokens, put
+// in the environment at job start, are minted now for audience "pypi".
+func (h *Harness) JobEnv(kind, dir string) (set, unset []string, err error) {
+	k, err := issuer.ParseKind(kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := h.h.Issuer().Env(k, issuer.EnvOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range e.Vars {
+		set = append(set, v.Name+"="+v.Value)
+	}
+	if len(e.Files) > 0 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, err
+		}
+		set = append(set, "RUNNER_TEMP="+dir)
+		for _, f := range e.Files {
+			p := filepath.Join(dir, f.Name)
+			if err := os.WriteFile(p, []byte(f.Content), 0o644); err != nil {
+				return nil, nil, err
+			}
+			set = append(set, f.Var+"="+p)
+		}
+	}
+	return set, e.Unset, nil
 }
