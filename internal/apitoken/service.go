@@ -18,6 +18,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
+	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
 // OIDCLifetime is how long a minted token lives (views.py: expires_at =
@@ -33,18 +34,9 @@ const (
 
 // Error is a refusal with PyPI's HTTP status and exact message; the
 // upload endpoint puts Message in its status line and body.
-type Error struct {
-	Status  int
-	Message string
-	// Why is the harness's own explanation for the event log.
-	Why string
-}
+type Error = pypierr.Error
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
-
-func forbidden(msg, why string) *Error {
-	return &Error{Status: http.StatusForbidden, Message: msg, Why: why}
-}
+var forbidden = pypierr.Forbidden
 
 // ErrNoIdentity is step 4 of the upload: no usable credentials.
 var ErrNoIdentity = &Error{Status: http.StatusForbidden, Message: MsgNoIdentity}

@@ -25,22 +25,12 @@
 // fields of §5.9.
 package forklift
 
-import "fmt"
+import "github.com/fakepypi/fakepypi/internal/pypierr"
 
 // Error is an upload failure: the HTTP status code and the exact message
 // Warehouse puts in the status line (the reason phrase) and the body.
-type Error struct {
-	Status  int
-	Message string
-}
+type Error = pypierr.Error
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
-
-func badRequest(format string, args ...any) *Error {
-	if len(args) == 0 {
-		return &Error{Status: 400, Message: format}
-	}
-	return &Error{Status: 400, Message: fmt.Sprintf(format, args...)}
-}
+var badRequest = pypierr.BadRequest
 
 const coreMetadataHelp = "https://packaging.python.org/specifications/core-metadata"

@@ -11,6 +11,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/pypierr"
 	"github.com/fakepypi/fakepypi/internal/trust"
 )
 
@@ -58,35 +59,23 @@ func (d *projectDir) SameName(a, b string) bool { return normalize(a) == normali
 func (d *projectDir) CreateForPublisher(name, creator, organization string) (trust.ProjectInfo, error) {
 	p, err := d.s.CreateProject(name, creator, organization)
 	if err != nil {
-		var rej *ProjectRejection
-		if errors.As(err, &rej) {
-			return trust.ProjectInfo{}, &trust.Rejection{Status: rej.Status, Message: rej.Message}
-		}
 		return trust.ProjectInfo{}, err
 	}
 	return trust.ProjectInfo{ID: p.ID.String(), Name: p.Name}, nil
 }
 
-// ProjectRejection is create_project refusing a name: PyPI's status and
-// exact message (§5.8).
-type ProjectRejection struct {
-	Status  int
-	Message string
-}
-
-func (r *ProjectRejection) Error() string { return r.Message }
-
 // CreateProject is warehouse's ProjectService.create_project after its
 // rate limit: the disallow-new-project-registration flag, then
 // check_project_name (regex, stdlib, existing, prohibited, too similar).
 // The creator becomes Owner unless an organization owns the project. The
-// upload endpoint applies its own rate limit first, then calls this.
+// upload endpoint applies its own rate limit first, then calls this. A
+// refusal is a *pypierr.Error with PyPI's status and message (§5.8).
 func (s *Server) CreateProject(name, creator, organization string) (catalog.Project, error) {
 	if s.Flags.Enabled(adminflag.DisallowNewProjectRegistration) {
-		return catalog.Project{}, &ProjectRejection{Status: http.StatusForbidden, Message: MsgRegistrationDisabled}
+		return catalog.Project{}, pypierr.New(http.StatusForbidden, MsgRegistrationDisabled)
 	}
 	if rej := pyname.CheckProjectName(name, s.nameRegistry()); rej != nil {
-		return catalog.Project{}, &ProjectRejection{Status: rej.Status, Message: rej.Message}
+		return catalog.Project{}, rej
 	}
 	np := catalog.NewProject{Name: name, NormalizedName: normalize(name), Organization: organization}
 	if organization == "" && creator != "" {
@@ -96,7 +85,7 @@ func (s *Server) CreateProject(name, creator, organization string) (catalog.Proj
 	if errors.Is(err, catalog.ErrProjectExists) {
 		// Lost a race with another creation: PyPI's unique index says the same.
 		if rej := pyname.CheckProjectName(name, s.nameRegistry()); rej != nil {
-			return catalog.Project{}, &ProjectRejection{Status: rej.Status, Message: rej.Message}
+			return catalog.Project{}, rej
 		}
 	}
 	return p, err

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
-	"github.com/fakepypi/fakepypi/internal/forklift"
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/readapi"
 	"github.com/fakepypi/fakepypi/internal/upload"
@@ -33,15 +31,9 @@ func (s *Server) initFiles() {
 	})
 }
 
-// createForUpload is create_project as the upload calls it (step 9d):
-// refusals become the upload's *forklift.Error.
+// createForUpload is create_project as the upload calls it (step 9d).
 func (s *Server) createForUpload(name, creator string) (catalog.Project, error) {
-	p, err := s.CreateProject(name, creator, "")
-	var rej *ProjectRejection
-	if errors.As(err, &rej) {
-		return p, &forklift.Error{Status: rej.Status, Message: rej.Message}
-	}
-	return p, err
+	return s.CreateProject(name, creator, "")
 }
 
 // OpenData opens a data directory: the catalog's state in

@@ -24,6 +24,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
+	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
 // Mint-token error codes (§1.5).
@@ -59,20 +60,11 @@ type Projects interface {
 	// CreateForPublisher is ProjectService.create_project(name, creator,
 	// creator_is_owner=(organization == ""), ratelimited=False,
 	// organization_id=organization): the admin flag, then every name rule
-	// of §5.8. A refusal is a *Rejection.
+	// of §5.8. A refusal is a *pypierr.Error.
 	CreateForPublisher(name, creator, organization string) (ProjectInfo, error)
 	// SameName reports whether two names normalize alike (PEP 503).
 	SameName(a, b string) bool
 }
-
-// Rejection is an HTTPException from project creation; the exchange
-// reports its message as an invalid-payload description.
-type Rejection struct {
-	Status  int
-	Message string
-}
-
-func (r *Rejection) Error() string { return r.Message }
 
 // Exchange holds what the endpoints need.
 type Exchange struct {
@@ -136,10 +128,7 @@ func (x *Exchange) HandleMint(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		io.WriteString(w, "Internal Server Error")
 	case res.Code != "":
-		writeJSON(w, http.StatusUnprocessableEntity, pyfmt.Object{
-			{Key: "message", Value: "Token request failed"},
-			{Key: "errors", Value: []pyfmt.Object{{{Key: "code", Value: res.Code}, {Key: "description", Value: res.Description}}}},
-		})
+		pypierr.Mint(res.Code, res.Description).WriteMint(w)
 	default:
 		writeJSON(w, http.StatusOK, pyfmt.Object{
 			{Key: "success", Value: true},
@@ -354,7 +343,9 @@ func (x *Exchange) tryPending(svc string, claims oidc.Claims, d *MintDetails,
 	}
 	proj, err := x.Projects.CreateForPublisher(pend.ProjectName, pend.AddedBy, pend.PyPIOrganization)
 	if err != nil {
-		var rej *Rejection
+		// An HTTPException from project creation: the exchange reports
+		// its message as an invalid-payload description.
+		var rej *pypierr.Error
 		if errors.As(err, &rej) {
 			return fail(CodeInvalidPayload, rej.Message, fmt.Sprintf("creating project %q for the pending publisher failed (%d)", pend.ProjectName, rej.Status)), true
 		}

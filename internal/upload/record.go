@@ -11,6 +11,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/forklift"
+	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
 // Attestation messages (warehouse/attestations/services.py, §5.11).
@@ -166,5 +167,5 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, id apitoken.Ide
 		h.o.Events.Add(events.Event{Kind: events.KindUpload, Time: h.o.Clock.Now(), Verdict: verdict, Status: out.status,
 			Message: msg, Why: out.why, Details: d})
 	}
-	WriteStatus(w, r, out.status, out.message, nil)
+	pypierr.WriteStatus(w, r, out.status, out.message, nil)
 }

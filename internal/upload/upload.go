@@ -26,6 +26,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/forklift"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
 // Messages of the routing layer (pypi-server.md §5.1, §5.4).
@@ -140,7 +141,7 @@ func (h *Handler) NoSlash(w http.ResponseWriter, r *http.Request) {
 		scheme = "https"
 	}
 	loc := scheme + "://" + r.Host + "/legacy/"
-	WriteStatus(w, r, http.StatusPermanentRedirect, MsgNoSlash, http.Header{"Location": {loc}})
+	pypierr.WriteStatus(w, r, http.StatusPermanentRedirect, MsgNoSlash, http.Header{"Location": {loc}})
 }
 
 // ServeHTTP serves /legacy/.
@@ -148,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		// The route's views are all POST views (request_method="POST").
 		drain(r)
-		WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {http.MethodPost}})
+		pypierr.WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {http.MethodPost}})
 		return
 	}
 	id, authErr := h.o.Tokens.Authenticate(r)

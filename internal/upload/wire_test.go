@@ -92,19 +92,6 @@ func TestRawStatusLine(t *testing.T) {
 	}
 }
 
-func TestReasonPhrase(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain":         "plain",
-		"caf\u00e9":     "caf\xe9", // ISO-8859-1
-		"snow \u2603 x": "snow ? x",
-		"a\r\nb":        "a  b",
-	} {
-		if got := upload.ReasonPhrase(in); got != want {
-			t.Errorf("ReasonPhrase(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestBadBodies: malformed or oversized input gets a clear 400, never a
 // crash, and stores nothing.
 func TestBadBodies(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
+	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
 // Normalize returns the PEP 503 normalized form of name: lowercase, with
@@ -146,15 +147,6 @@ func IsStdlib(name string) bool {
 
 const helpProjectName = "https://pypi.org/help/#project-name"
 
-// Rejection is a refused project name: the HTTP status Warehouse answers
-// with and the exact message text.
-type Rejection struct {
-	Status  int
-	Message string
-}
-
-func (r *Rejection) Error() string { return r.Message }
-
 // Registry answers the questions check_project_name asks the database. Any
 // of the functions may be nil, meaning "no".
 type Registry struct {
@@ -175,22 +167,22 @@ type Registry struct {
 // may be registered. The admin flag disallow-new-project-registration and
 // the creation rate limit are checked by create_project before this and are
 // the caller's business.
-func CheckProjectName(name string, reg Registry) *Rejection {
+func CheckProjectName(name string, reg Registry) *pypierr.Error {
 	if !ValidName(name) {
-		return &Rejection{400, fmt.Sprintf("The name %s is invalid.", pyfmt.Repr(name))}
+		return pypierr.New(400, fmt.Sprintf("The name %s is invalid.", pyfmt.Repr(name)))
 	}
 	if IsStdlib(name) {
-		return &Rejection{400, fmt.Sprintf("The name %s isn't allowed (conflict with Python Standard Library module name). See %s for more information.", pyfmt.Repr(name), helpProjectName)}
+		return pypierr.New(400, fmt.Sprintf("The name %s isn't allowed (conflict with Python Standard Library module name). See %s for more information.", pyfmt.Repr(name), helpProjectName))
 	}
 	norm := Normalize(name)
 	if reg.Exists != nil && reg.Exists(norm) {
-		return &Rejection{409, fmt.Sprintf("The name %s conflicts with an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName)}
+		return pypierr.New(409, fmt.Sprintf("The name %s conflicts with an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName))
 	}
 	if reg.Prohibited != nil && reg.Prohibited(norm) {
-		return &Rejection{400, fmt.Sprintf("The name %s isn't allowed. See %s for more information.", pyfmt.Repr(name), helpProjectName)}
+		return pypierr.New(400, fmt.Sprintf("The name %s isn't allowed. See %s for more information.", pyfmt.Repr(name), helpProjectName))
 	}
 	if reg.TooSimilar != nil && reg.TooSimilar(Ultranormalize(name)) {
-		return &Rejection{400, fmt.Sprintf("The name %s is too similar to an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName)}
+		return pypierr.New(400, fmt.Sprintf("The name %s is too similar to an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName))
 	}
 	return nil
 }

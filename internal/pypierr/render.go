@@ -1,4 +1,4 @@
-package upload
+package pypierr
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
 // Pyramid's explanations (pyramid/httpexceptions.py), which its default
@@ -115,51 +117,20 @@ func Body(accept string, code int, message string) (contentType string, body []b
 		return "text/html; charset=UTF-8", []byte(page)
 	case "application/json":
 		inner := expl + "\n\n\n" + message + "\n\n"
-		return "application/json", []byte(pyJSON(inner, status, http.StatusText(code)))
+		// Pyramid's JSON body: json.dumps of {"message", "code", "title"}.
+		return "application/json", pyfmt.JSON(pyfmt.Object{
+			{Key: "message", Value: inner}, {Key: "code", Value: status}, {Key: "title", Value: http.StatusText(code)},
+		})
 	default:
 		inner := expl + "\n\n\n" + message + "\n\n"
 		return "text/plain; charset=UTF-8", []byte(status + "\n\n" + inner)
 	}
 }
 
-// pyJSON renders Pyramid's {"message", "code", "title"} object as
-// Python's json.dumps does by default: ", " and ": " separators, keys in
-// insertion order, non-ASCII escaped as \uXXXX (ensure_ascii).
-func pyJSON(message, code, title string) string {
-	return "{\"message\": " + pyQuote(message) + ", \"code\": " + pyQuote(code) + ", \"title\": " + pyQuote(title) + "}"
-}
-
-func pyQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || (r > 0x7f && r < 0x10000):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case r >= 0x10000:
-			r -= 0x10000
-			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // WriteStatus answers with the status line "HTTP/1.1 <code> <message>"
 // and Pyramid's default body for the request's Accept header. It is the
-// one place that writes PyPI's upload answers.
+// one place that writes PyPI's upload answers (errors through
+// Error.WriteUpload, and the 200, 308 and 405 that are not errors).
 //
 // Go's net/http always writes the standard reason phrase, and clients
 // read PyPI's message from the reason (twine prints response.reason;
