@@ -141,6 +141,34 @@ func Sdist(name, version string, opts ...DistOptions) []byte {
 	return buf.Bytes()
 }
 
+// SdistZip builds the same source distribution as Sdist, as a .zip (the
+// other sdist format PyPI accepts).
+func SdistZip(name, version string, opts ...DistOptions) []byte {
+	gz, err := gzip.NewReader(bytes.NewReader(Sdist(name, version, opts...)))
+	if err != nil {
+		panic(err)
+	}
+	tr := tar.NewReader(gz)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		data, _ := io.ReadAll(tr)
+		fh := &zip.FileHeader{Name: hdr.Name, Method: zip.Store, CRC32: crc32.ChecksumIEEE(data),
+			CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(data)), Modified: distTime}
+		w, err := zw.CreateRaw(fh)
+		if err != nil {
+			panic(err)
+		}
+		w.Write(data)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
 // ParseFilename returns the distribution name and version a wheel or sdist
 // filename carries.
 func ParseFilename(filename string) (name, version string, err error) {

@@ -33,6 +33,25 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"flag":     cmdFlag,
 	"http":     cmdHTTP,
 	"require":  cmdRequire,
+	"apitoken": cmdAPIToken,
+}
+
+// apitoken NAME
+//
+// Uses the user API token declared as NAME under tokens: in
+// .pypi/config.yaml: it goes to $PYPI_TOKEN, as a maintainer's
+// PYPI_API_TOKEN secret would.
+func cmdAPIToken(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "apitoken NAME"
+	noNeg(ts, neg, usage)
+	if len(args) != 1 {
+		ts.Fatalf("usage: %s", usage)
+	}
+	tok, ok := harnessOf(ts).APIToken(args[0])
+	if !ok {
+		ts.Fatalf("apitoken: no token %q in .pypi/config.yaml", args[0])
+	}
+	ts.Setenv("PYPI_TOKEN", tok)
 }
 
 // newFlags parses a command's flags; errors are usage errors.
@@ -206,12 +225,12 @@ func cmdMint(ts *testscript.TestScript, neg bool, args []string) {
 	exchanged(ts, neg, m)
 }
 
-// dist wheel|sdist NAME VERSION ['Field: value'...]
+// dist wheel|sdist|sdist-zip NAME VERSION ['Field: value'...]
 //
 // Builds a small valid distribution into dist/ (what python -m build would
 // make for a one-module project), with extra core-metadata lines.
 func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "dist wheel|sdist NAME VERSION ['Field: value'...]"
+	const usage = "dist wheel|sdist|sdist-zip NAME VERSION ['Field: value'...]"
 	noNeg(ts, neg, usage)
 	if len(args) < 3 {
 		ts.Fatalf("usage: %s", usage)
@@ -224,6 +243,9 @@ func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 		name, data = pypitest.WheelFilename(args[1], args[2]), pypitest.Wheel(args[1], args[2], opts)
 	case "sdist":
 		name, data = pypitest.SdistFilename(args[1], args[2]), pypitest.Sdist(args[1], args[2], opts)
+	case "sdist-zip":
+		name = strings.TrimSuffix(pypitest.SdistFilename(args[1], args[2]), ".tar.gz") + ".zip"
+		data = pypitest.SdistZip(args[1], args[2], opts)
 	default:
 		ts.Fatalf("usage: %s", usage)
 	}
