@@ -155,117 +155,164 @@ type Field struct {
 	Value any
 }
 
-// JSON renders v like Python's json.dumps(v) with default arguments:
-// separators ", " and ": ", non-ASCII escaped as \uXXXX. v may be an
-// Object, []any, []Object, string, bool, nil, int, int64 or float64.
-func JSON(v any) []byte {
-	var b strings.Builder
-	writeJSON(&b, v)
-	return []byte(b.String())
+// Style is the arguments of json.dumps that change bytes on the wire.
+// Pyramid's json renderer uses the defaults (", " and ": ", ensure_ascii);
+// warehouse's read APIs render compact (",", ":") without ensure_ascii.
+type Style struct {
+	// Compact selects the separators "," and ":".
+	Compact bool
+	// ASCII is ensure_ascii: every non-ASCII rune becomes \uXXXX
+	// (a surrogate pair above the BMP).
+	ASCII bool
 }
 
-func writeJSON(b *strings.Builder, v any) {
+// Defaults is json.dumps with default arguments.
+var Defaults = Style{ASCII: true}
+
+// JSON renders v like Python's json.dumps(v) with default arguments.
+func JSON(v any) []byte { return Defaults.Dumps(v) }
+
+// Dumps renders v as json.dumps would with this style. An Object keeps its
+// key order; a map[string]any is written with sorted keys (sort_keys=True,
+// code point order, which is UTF-8 byte order). v may nest nil, bool, int,
+// int64, float64, json.Number (written as is), string, []string, []any,
+// Object, []Object, map[string]any and []map[string]any; anything else
+// falls back to encoding/json.
+func (st Style) Dumps(v any) []byte {
+	e := encoder{Style: st}
+	e.value(v)
+	return e.b
+}
+
+type encoder struct {
+	Style
+	b []byte
+}
+
+func (e *encoder) sep(item bool) {
+	switch {
+	case item && e.Compact:
+		e.b = append(e.b, ',')
+	case item:
+		e.b = append(e.b, ", "...)
+	case e.Compact:
+		e.b = append(e.b, ':')
+	default:
+		e.b = append(e.b, ": "...)
+	}
+}
+
+func (e *encoder) value(v any) {
 	switch x := v.(type) {
 	case nil:
-		b.WriteString("null")
+		e.b = append(e.b, "null"...)
 	case bool:
-		if x {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case string:
-		writeString(b, x)
+		e.b = strconv.AppendBool(e.b, x)
 	case int:
-		b.WriteString(strconv.Itoa(x))
+		e.b = strconv.AppendInt(e.b, int64(x), 10)
 	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
+		e.b = strconv.AppendInt(e.b, x, 10)
 	case float64:
-		b.WriteString(formatFloat(x))
+		e.b = append(e.b, formatFloat(x)...)
+	case json.Number:
+		// Documents re-serialized from storage keep their number literals.
+		e.b = append(e.b, x...)
+	case string:
+		e.str(x)
+	case []string:
+		list(e, x, func(s string) { e.str(s) })
+	case []any:
+		list(e, x, e.value)
+	case []Object:
+		list(e, x, func(o Object) { e.value(o) })
+	case []map[string]any:
+		list(e, x, func(m map[string]any) { e.value(m) })
 	case Object:
-		b.WriteByte('{')
+		e.b = append(e.b, '{')
 		for i, f := range x {
 			if i > 0 {
-				b.WriteString(", ")
+				e.sep(true)
 			}
-			writeString(b, f.Key)
-			b.WriteString(": ")
-			writeJSON(b, f.Value)
+			e.str(f.Key)
+			e.sep(false)
+			e.value(f.Value)
 		}
-		b.WriteByte('}')
-	case []Object:
-		b.WriteByte('[')
-		for i, e := range x {
+		e.b = append(e.b, '}')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		e.b = append(e.b, '{')
+		for i, k := range keys {
 			if i > 0 {
-				b.WriteString(", ")
+				e.sep(true)
 			}
-			writeJSON(b, e)
+			e.str(k)
+			e.sep(false)
+			e.value(x[k])
 		}
-		b.WriteByte(']')
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeJSON(b, e)
-		}
-		b.WriteByte(']')
-	case []string:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeString(b, e)
-		}
-		b.WriteByte(']')
+		e.b = append(e.b, '}')
 	default:
 		// Not a shape PyPI renders; fall back to Go's encoding.
 		raw, _ := json.Marshal(x)
-		b.Write(raw)
+		e.b = append(e.b, raw...)
 	}
 }
 
-// writeString escapes like json.dumps with ensure_ascii=True.
-func writeString(b *strings.Builder, s string) {
-	b.WriteByte('"')
+func list[T any](e *encoder, xs []T, write func(T)) {
+	e.b = append(e.b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			e.sep(true)
+		}
+		write(x)
+	}
+	e.b = append(e.b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// str writes s as Python's json encoder does: short escapes for \" \\ \n
+// \r \t \b \f, \u00XX for other control characters, and with ensure_ascii
+// \uXXXX for everything above 0x7f. DEL (0x7f) is ASCII and stays raw.
+func (e *encoder) str(s string) {
+	e.b = append(e.b, '"')
 	for _, r := range s {
 		switch r {
 		case '"':
-			b.WriteString(`\"`)
+			e.b = append(e.b, '\\', '"')
 		case '\\':
-			b.WriteString(`\\`)
+			e.b = append(e.b, '\\', '\\')
 		case '\n':
-			b.WriteString(`\n`)
+			e.b = append(e.b, '\\', 'n')
 		case '\r':
-			b.WriteString(`\r`)
+			e.b = append(e.b, '\\', 'r')
 		case '\t':
-			b.WriteString(`\t`)
+			e.b = append(e.b, '\\', 't')
 		case '\b':
-			b.WriteString(`\b`)
+			e.b = append(e.b, '\\', 'b')
 		case '\f':
-			b.WriteString(`\f`)
+			e.b = append(e.b, '\\', 'f')
 		default:
 			switch {
-			case r < 0x20 || (r >= 0x7f && r <= 0xffff):
-				if r == 0x7f {
-					b.WriteRune(r)
-					continue
-				}
-				fmt.Fprintf(b, `\u%04x`, r)
+			case r < 0x20:
+				e.u4(r)
+			case r < 0x80 || !e.ASCII:
+				e.b = utf8.AppendRune(e.b, r)
 			case r > 0xffff:
-				r1, r2 := utf16Pair(r)
-				fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
+				r -= 0x10000
+				e.u4(0xd800 + (r>>10)&0x3ff)
+				e.u4(0xdc00 + r&0x3ff)
 			default:
-				b.WriteRune(r)
+				e.u4(r)
 			}
 		}
 	}
-	b.WriteByte('"')
+	e.b = append(e.b, '"')
 }
 
-func utf16Pair(r rune) (rune, rune) {
-	r -= 0x10000
-	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
+func (e *encoder) u4(r rune) {
+	e.b = append(e.b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 }

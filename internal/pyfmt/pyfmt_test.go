@@ -23,3 +23,19 @@ func TestJSON(t *testing.T) {
 		t.Errorf("JSON = %s, want %s", got, want)
 	}
 }
+
+func TestDumps(t *testing.T) {
+	compact := Style{Compact: true}
+	got := string(compact.Dumps(map[string]any{"b": []any{1, nil, true}, "a": "é\u2028<&>\"\\\n\x01\x7f😀"}))
+	if want := "{\"a\":\"é\u2028<&>\\\"\\\\\\n\\u0001\x7f😀\",\"b\":[1,null,true]}"; got != want {
+		t.Errorf("compact:\n got %s\nwant %s", got, want)
+	}
+	got = string(JSON(map[string]any{"a": "é😀", "b": 1, "c": []map[string]any{{"x": 1.5}}}))
+	if want := `{"a": "\u00e9\ud83d\ude00", "b": 1, "c": [{"x": 1.5}]}`; got != want {
+		t.Errorf("ascii: %s", got)
+	}
+	got = string(JSON(Object{{Key: "z", Value: Object{}}, {Key: "a", Value: []string{"\b\f\t"}}}))
+	if want := `{"z": {}, "a": ["\b\f\t"]}`; got != want {
+		t.Errorf("ordered: %s", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 	"github.com/gorilla/mux"
 )
 
@@ -88,14 +89,14 @@ func (h *Handler) Provenance(w http.ResponseWriter, r *http.Request) {
 	// functional test compares the body exactly, §6.4).
 	hd.Set("Content-Type", offers[0])
 	w.WriteHeader(http.StatusOK)
-	w.Write(pyJSON(v, false, true))
+	w.Write(pyfmt.Defaults.Dumps(v))
 }
 
 // writeErrorJSON is an HTTPException with json={"message": msg}.
 func writeErrorJSON(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", MIMEApplicationJSON)
 	w.WriteHeader(status)
-	w.Write(pyJSON(obj{"message": msg}, true, true))
+	w.Write(pyfmt.Style{Compact: true, ASCII: true}.Dumps(obj{"message": msg}))
 }
 
 // notFoundHTML stands in for Warehouse's 404 page, which is a full site
@@ -130,7 +131,11 @@ func jsonbOrder(v any) any {
 			}
 			return keys[i] < keys[j]
 		})
-		return orderedObj{keys: keys, m: x}
+		o := make(pyfmt.Object, len(keys))
+		for i, k := range keys {
+			o[i] = pyfmt.Field{Key: k, Value: x[k]}
+		}
+		return o
 	case []any:
 		for i := range x {
 			x[i] = jsonbOrder(x[i])

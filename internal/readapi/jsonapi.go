@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 	"github.com/gorilla/mux"
 )
 
@@ -48,7 +49,7 @@ func (h *Handler) ProjectJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	body["releases"] = releases
 	jsonAPIHeaders(w, p.LastSerial)
-	w.Write(append(pyJSON(body, true, false), '\n'))
+	w.Write(append(pyfmt.Style{Compact: true}.Dumps(body), '\n'))
 }
 
 // ReleaseJSON serves GET /pypi/{name}/{version}/json (and .../json/). The
@@ -71,7 +72,7 @@ func (h *Handler) ReleaseJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonAPIHeaders(w, p.LastSerial)
-	w.Write(append(pyJSON(h.releaseDoc(r, &p, &rel), true, false), '\n'))
+	w.Write(append(pyfmt.Style{Compact: true}.Dumps(h.releaseDoc(r, &p, &rel)), '\n'))
 }
 
 // renamed is current_route_path(name=normalized): the request path with the

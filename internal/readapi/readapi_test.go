@@ -407,14 +407,3 @@ func TestIntegrity(t *testing.T) {
 		t.Errorf("data-provenance missing: %s", body)
 	}
 }
-
-func TestPyJSON(t *testing.T) {
-	got := string(pyJSON(obj{"b": []any{1, nil, true}, "a": "é\u2028<&>\"\\\n\x01\x7f😀"}, true, false))
-	if want := "{\"a\":\"é\u2028<&>\\\"\\\\\\n\\u0001\x7f😀\",\"b\":[1,null,true]}"; got != want {
-		t.Errorf("compact:\n got %s\nwant %s", got, want)
-	}
-	got = string(pyJSON(obj{"a": "é😀", "b": 1}, false, true))
-	if want := `{"a": "\u00e9\ud83d\ude00", "b": 1}`; got != want {
-		t.Errorf("ascii: %s", got)
-	}
-}

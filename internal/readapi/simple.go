@@ -8,6 +8,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/pyfmt"
 	"github.com/gorilla/mux"
 )
 
@@ -70,7 +71,7 @@ func (h *Handler) SimpleIndex(w http.ResponseWriter, r *http.Request) {
 // writeSimpleJSON uses Warehouse's json-with-newline renderer: sort_keys,
 // separators (",", ":"), ensure_ascii=False, then "\n".
 func writeSimpleJSON(w http.ResponseWriter, v any) {
-	w.Write(append(pyJSON(v, true, false), '\n'))
+	w.Write(append(pyfmt.Style{Compact: true}.Dumps(v), '\n'))
 }
 
 // simpleFile is one entry of the detail page, shared by HTML and JSON.
