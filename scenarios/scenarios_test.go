@@ -147,6 +147,12 @@ func setup(env *testscript.Env) error {
 	env.Setenv("PIP_NO_INPUT", "1")
 	env.Setenv("PYTHONDONTWRITEBYTECODE", "1")
 	env.Setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+	// twine logs through rich: no colour codes, and lines wide enough that
+	// PyPI's messages are not wrapped, so scenarios can match them whole
+	// (rich honours COLUMNS only with LINES set too).
+	env.Setenv("NO_COLOR", "1")
+	env.Setenv("COLUMNS", "400")
+	env.Setenv("LINES", "50")
 	return nil
 }
 
