@@ -95,13 +95,19 @@ func cmdCI(ts *testscript.TestScript, neg bool, args []string) {
 	// where the scenario can look at them.
 	env, unset, err := h.JobEnv(kind, ts.MkAbs(".runner"))
 	ts.Check(err)
+	// The previous job's variables go first, so that a variable this job
+	// withholds (a fork's ACTIONS_ID_TOKEN_REQUEST_TOKEN) is really unset.
+	unset = append(unset, strings.Fields(ts.Getenv(ciVarsEnv))...)
 	for _, k := range unset {
 		ts.Setenv(k, "")
 	}
+	var names []string
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		ts.Setenv(k, v)
+		names = append(names, k)
 	}
+	ts.Setenv(ciVarsEnv, strings.Join(names, " "))
 }
 
 // fault [-once] [NAME...]

@@ -86,6 +86,10 @@ func params() testscript.Params {
 	}
 }
 
+// ciVarsEnv lists the CI job variables the last ci command (or Setup)
+// exported.
+const ciVarsEnv = "FAKEPYPI_CI_VARS"
+
 // tKey finds the scenario's testscript.T, for require's skip.
 type tKey struct{}
 
@@ -132,6 +136,18 @@ func setup(env *testscript.Env) error {
 		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}
+	// The GitHub job variables Env exported, for the first ci command to
+	// replace.
+	gh, _, err := h.JobEnv("github", filepath.Join(env.WorkDir, ".runner"))
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, kv := range gh {
+		k, _, _ := strings.Cut(kv, "=")
+		names = append(names, k)
+	}
+	env.Setenv(ciVarsEnv, strings.Join(names, " "))
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 	env.Setenv("INDEX_URL", h.IndexURL())
 	env.Setenv("UPLOAD_URL", h.UploadURL())
