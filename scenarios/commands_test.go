@@ -162,16 +162,20 @@ func cmdOIDC(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintln(ts.Stdout(), claims)
 }
 
-// exchange [-body TEXT] [TOKEN]
+// exchange [-body TEXT | -body-file FILE] [TOKEN]
 //
-// POSTs {"token": TOKEN} (default $OIDC_TOKEN), or TEXT as is, to
+// POSTs {"token": TOKEN} (default $OIDC_TOKEN), or TEXT or FILE as is, to
 // /_/oidc/mint-token and prints the JSON answer. On success the minted
 // API token goes to $PYPI_TOKEN. With !, the exchange must be refused.
 func cmdExchange(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "exchange [-body TEXT] [TOKEN]"
+	const usage = "exchange [-body TEXT | -body-file FILE] [TOKEN]"
 	fs := flag.NewFlagSet("exchange", flag.ContinueOnError)
 	body := fs.String("body", "", "")
+	bodyFile := fs.String("body-file", "", "")
 	parse(ts, fs, args, usage)
+	if *bodyFile != "" {
+		*body = ts.ReadFile(*bodyFile)
+	}
 	h := harnessOf(ts)
 	var m *pypitest.MintResponse
 	var err error
