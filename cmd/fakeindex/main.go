@@ -50,6 +50,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "up" {
 		return runUp(ctx, args[1:], stdout, stderr) // the whole harness: up.go
 	}
+	if len(args) > 0 && args[0] == "proxy" {
+		return runProxy(ctx, args[1:], stdout, stderr) // the proxy alone, for containers: proxy.go
+	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return runHealthcheck(ctx, args[1:], stdout, stderr) // for FROM-scratch images: healthcheck.go
+	}
 	fs := flag.NewFlagSet("fakeindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (

@@ -36,6 +36,7 @@ func (s *Server) routes() http.Handler {
 
 	// Harness control plane (JSON; not part of PyPI).
 	f := r.PathPrefix("/_fake/").Subrouter()
+	f.Path("/health").Methods(http.MethodGet).HandlerFunc(s.fakeHealth)
 	f.Path("/config").Methods(http.MethodGet).HandlerFunc(s.fakeConfig)
 	f.Path("/clock").Methods(http.MethodGet).HandlerFunc(s.fakeClockGet)
 	f.Path("/clock").Methods(http.MethodPost).HandlerFunc(s.fakeClockSet)
