@@ -74,6 +74,20 @@ func TestScenarios(t *testing.T) {
 	testscript.Run(t, params())
 }
 
+// TestStandalone runs scenarios/standalone/*.txtar as the standalone
+// testscript command would: no Setup harness, no custom commands, only the
+// built binaries on PATH. It keeps the documented way of sharing a
+// scenario with people who do not build this module's tests working.
+func TestStandalone(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "standalone",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			return nil
+		},
+	})
+}
+
 func params() testscript.Params {
 	return testscript.Params{
 		Dir:                 ".",
