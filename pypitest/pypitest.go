@@ -50,7 +50,8 @@ type Event = events.Event
 // Harness is a running issuer + index (+ CA, and the intercepting proxy
 // with WithProxy). Its methods are safe for concurrent use.
 type Harness struct {
-	h *harness.Harness
+	h  *harness.Harness
+	tb testing.TB // set by New: helpers fail the test instead of panicking
 }
 
 type options struct {
@@ -146,6 +147,7 @@ func New(tb testing.TB, opts ...Option) *Harness {
 	if err != nil {
 		tb.Fatalf("pypitest: %v", err)
 	}
+	h.tb = tb
 	tb.Cleanup(func() { h.Close() })
 	return h
 }
@@ -232,8 +234,13 @@ func (h *Harness) IssuerURL() string { return h.h.IssuerURL() }
 func (h *Harness) CABundle() string { return h.h.CABundle() }
 
 // Client returns an HTTP client trusting the harness's CA (and going
-// through the proxy with WithProxy).
+// through the proxy with WithProxy, which answers only PyPI's and
+// GitHub's hostnames).
 func (h *Harness) Client() *http.Client { return h.h.Client() }
+
+// direct is the client for the harness's own calls to IndexURL and
+// IssuerURL, which the proxy would refuse.
+func (h *Harness) direct() *http.Client { return h.h.CA().Client() }
 
 // Env returns the environment of a GitHub Actions publish job against this
 // harness as KEY=value entries: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN and the
@@ -298,6 +305,8 @@ func (h *Harness) OIDCToken(kind, audience string) (string, error) {
 		return "", err
 	}
 	req.Header.Set("Authorization", "bearer "+iss.RequestToken())
+	// The token URL is GitHub's own host when the proxy runs: Client
+	// goes through it, as the job would.
 	resp, err := h.Client().Do(req)
 	if err != nil {
 		return "", err
@@ -339,7 +348,7 @@ func (h *Harness) Exchange(oidcToken string) (*MintResponse, error) {
 // ExchangeBody posts body as is to /_/oidc/mint-token, for malformed
 // requests.
 func (h *Harness) ExchangeBody(body []byte) (*MintResponse, error) {
-	resp, err := h.Client().Post(h.IndexURL()+"/_/oidc/mint-token", "application/json", bytes.NewReader(body))
+	resp, err := h.direct().Post(h.IndexURL()+"/_/oidc/mint-token", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -356,8 +365,9 @@ func (h *Harness) ExchangeBody(body []byte) (*MintResponse, error) {
 }
 
 // PublishToken runs the whole trusted-publishing exchange for a job of
-// kind (default "github") and returns the minted PyPI API token. It panics
-// if the exchange is refused; use OIDCToken and Exchange to test refusals.
+// kind (default "github") and returns the minted PyPI API token. If the
+// exchange fails it fails the test (a Harness from Start panics); use
+// OIDCToken and Exchange to test refusals.
 func (h *Harness) PublishToken(kind ...string) string {
 	k := "github"
 	if len(kind) > 0 {
@@ -365,13 +375,26 @@ func (h *Harness) PublishToken(kind ...string) string {
 	}
 	jwt, err := h.OIDCToken(k, "")
 	if err != nil {
-		panic("pypitest: " + err.Error())
+		h.fatalf("pypitest: %v", err)
+		return ""
 	}
 	m, err := h.Exchange(jwt)
-	if err != nil || m.Token == "" {
-		panic(fmt.Sprintf("pypitest: mint-token refused: %v %s", err, m.Body))
+	if err != nil {
+		h.fatalf("pypitest: mint-token: %v", err)
+		return ""
+	}
+	if m.Token == "" {
+		h.fatalf("pypitest: mint-token refused (%d): %s", m.Status, m.Body)
 	}
 	return m.Token
+}
+
+func (h *Harness) fatalf(format string, args ...any) {
+	if h.tb != nil {
+		h.tb.Helper()
+		h.tb.Fatalf(format, args...)
+	}
+	panic(fmt.Sprintf(format, args...))
 }
 
 // APIToken returns a user API token declared under tokens: in the config.

@@ -142,3 +142,25 @@ func TestReadMetadata(t *testing.T) {
 		}
 	}
 }
+
+// WithProxy: PyPI's real hostnames answer through the proxy, with the CA.
+func TestWithProxy(t *testing.T) {
+	t.Parallel()
+	h := pypitest.New(t, pypitest.WithProxy())
+	resp, err := h.Client().Get("https://pypi.org/_/oidc/audience")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("audience through the proxy: %s", resp.Status)
+	}
+	if !strings.Contains(strings.Join(h.Env(), "\n"), "HTTPS_PROXY=") {
+		t.Error("Env lacks HTTPS_PROXY")
+	}
+	// The harness's own calls still reach the direct listeners.
+	tok := h.PublishToken()
+	if res, err := h.Upload(tok, pypitest.WheelFilename("demo", "1.0"), pypitest.Wheel("demo", "1.0")); err != nil || res.Status != 200 {
+		t.Fatalf("upload with the proxy running: %v %+v", err, res)
+	}
+}

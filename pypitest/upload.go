@@ -102,7 +102,7 @@ func (h *Harness) Upload(token, filename string, content []byte, opts ...UploadO
 	if o.URL == "" {
 		o.URL = h.UploadURL()
 	}
-	return Upload(h.Client(), o, token, filename, content)
+	return Upload(h.direct(), o, token, filename, content)
 }
 
 // Upload is Harness.Upload for any client and endpoint (o.URL is
