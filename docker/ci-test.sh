@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Container tests on a real Docker engine (issue 7), called by .ci/run:
+#
+#   1. build the image from local static binaries (docker/build.sh; no pulls)
+#   2. bring compose.yaml up and wait for the three health checks
+#   3. from the host, with Debian's twine: trusted-publishing exchange
+#      through the proxy, upload demo 1.0 to https://upload.pypi.org/legacy/
+#   4. inside the compose network: https://pypi.org/simple/demo/ through the
+#      network aliases, trusting the CA from the shared volume
+#   5. compose down; the testcontainers-go module's tests
+#
+# Without a reachable Docker engine it prints why and exits 0 (skip), except
+# under CI=true, where a skip would hide a broken CI machine: exit 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+skip() {
+  if [ "${CI:-}" = true ]; then
+    echo "docker/ci-test.sh: FAIL: $* (CI=true: container tests must run here)" >&2
+    exit 1
+  fi
+  echo "docker/ci-test.sh: SKIP: $*" >&2
+  exit 0
+}
+command -v docker >/dev/null || skip "no docker CLI on PATH"
+if ! out=$(docker info --format '{{.ServerVersion}}' 2>&1); then
+  skip "no Docker engine reachable: $out"
+fi
+echo "Docker engine $out"
+# Compose v2 (plugin) has --wait; Debian 12's docker-compose 1.29 does not.
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif command -v docker-compose >/dev/null; then
+  compose=(docker-compose)
+else
+  skip "neither 'docker compose' nor 'docker-compose' is installed"
+fi
+"${compose[@]}" version | head -1
+
+export FAKEPYPI_IMAGE=${FAKEPYPI_IMAGE:-fakepypi:ci}
+t0=$(date +%s.%N)
+docker/build.sh "$FAKEPYPI_IMAGE" >/dev/null
+echo "image $FAKEPYPI_IMAGE built in $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N)-$t0}")s:" \
+  "$(docker image inspect -f '{{.Size}}' "$FAKEPYPI_IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"
+
+# A project of our own and free host ports (empty FAKEPYPI_*_PORT: Docker
+# picks), so a developer's running compose or a test on 8080 is untouched.
+project=fakepypi-ci-$$
+export FAKEPYPI_INDEX_PORT= FAKEPYPI_ISSUER_PORT= FAKEPYPI_PROXY_PORT=
+dc() { "${compose[@]}" -p "$project" -f compose.yaml "$@"; }
+work=$(mktemp -d)
+cleanup() {
+  rc=$?
+  if [ $rc -ne 0 ]; then dc logs --no-color --tail 50 >&2 || true; fi
+  dc down -v --remove-orphans >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+
+echo "--- compose up"
+t0=$(date +%s.%N)
+if [ "${compose[*]}" = "docker compose" ]; then
+  dc up -d --wait --wait-timeout 60
+else
+  dc up -d
+  docker/wait-healthy.sh $(dc ps -q)
+fi
+echo "compose up to healthy: $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N)-$t0}")s"
+port() { dc port "$1" "$2" | sed 's/.*://'; }
+proxy_port=$(port proxy 8082) issuer_port=$(port fakeissuer 8081) index_port=$(port fakeindex 8080)
+
+echo "--- publish from the host with Debian's twine, through the proxy"
+curl -fsS "http://127.0.0.1:$proxy_port/_fake/ca.pem" > "$work/ca.pem"
+(
+  cd "$work"
+  # The GitHub job environment, from the issuer (host binary built by
+  # docker/build.sh): ACTIONS_ID_TOKEN_REQUEST_URL names
+  # https://token.actions.githubusercontent.com, reached through the proxy.
+  eval "$("$repo/docker/bin/fakeissuer" env --url "http://127.0.0.1:$issuer_port")"
+  export HTTPS_PROXY="http://127.0.0.1:$proxy_port" https_proxy="http://127.0.0.1:$proxy_port" NO_PROXY= no_proxy=
+  export REQUESTS_CA_BUNDLE="$work/ca.pem" SSL_CERT_FILE="$work/ca.pem" CURL_CA_BUNDLE="$work/ca.pem"
+  export PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring
+  # Debian's twine is 4.0.2, older than its trusted-publishing support
+  # (6.1), so the exchange is gh-action-pypi-publish's sequence in
+  # python3-requests; twine then uploads with the minted token.
+  python3 - <<'PY' > token
+import os, zipfile, requests
+# demo 1.0: the smallest wheel twine and the index accept.
+name = "demo-1.0-py3-none-any.whl"
+with zipfile.ZipFile(name, "w") as z:
+    files = {
+        "demo/__init__.py": "",
+        "demo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: fakepypi container test\n",
+        "demo-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: ci-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    for f, c in files.items():
+        z.writestr(f, c)
+    z.writestr("demo-1.0.dist-info/RECORD", "".join(f"{f},,\n" for f in files) + "demo-1.0.dist-info/RECORD,,\n")
+aud = requests.get("https://upload.pypi.org/_/oidc/audience", timeout=10).json()["audience"]
+r = requests.get(os.environ["ACTIONS_ID_TOKEN_REQUEST_URL"], params={"audience": aud},
+                 headers={"Authorization": "bearer " + os.environ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]}, timeout=10)
+r.raise_for_status()
+m = requests.post("https://upload.pypi.org/_/oidc/mint-token", json={"token": r.json()["value"]}, timeout=10)
+if not m.ok:
+    raise SystemExit(f"mint-token: {m.status_code} {m.text}")
+print(m.json()["token"])
+PY
+  twine upload --non-interactive --disable-progress-bar --repository-url https://upload.pypi.org/legacy/ \
+    -u __token__ -p "$(cat token)" demo-1.0-py3-none-any.whl
+  curl -fsS https://pypi.org/simple/demo/ | grep -q 'demo-1.0-py3-none-any.whl' ||
+    { echo "demo-1.0-py3-none-any.whl not on https://pypi.org/simple/demo/" >&2; exit 1; }
+)
+curl -fsS "http://127.0.0.1:$index_port/simple/demo/" | grep -q 'demo-1.0-py3-none-any.whl'
+echo "published demo 1.0; listed on /simple/demo/"
+
+echo "--- inside the compose network: real hostnames through the aliases"
+# A throw-away container of the same image on the compose network, trusting
+# the CA from the shared volume: pypi.org resolves to the proxy's alias.
+net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$(dc ps -q fakeindex)")
+for u in https://pypi.org/simple/demo/ https://files.pythonhosted.org/_fake/health \
+         https://token.actions.githubusercontent.com/.well-known/openid-configuration; do
+  docker run --rm --network "$net" -v "${project}_ca:/ca:ro" -e SSL_CERT_FILE=/ca/ca.pem \
+    "$FAKEPYPI_IMAGE" /fakeindex healthcheck --url "$u"
+done
+
+echo "--- compose down"
+dc down -v --remove-orphans
+
+echo "--- testcontainers-go module"
+# No registry: Ryuk's image cannot be pulled, so it is disabled and the
+# tests clean up their containers themselves.
+export TESTCONTAINERS_RYUK_DISABLED=true
+# The engine shares this machine's network namespace (unix socket), so
+# published ports are on localhost; without this testcontainers' /.dockerenv
+# heuristic would use the default gateway when this script runs inside a
+# container.
+if [ -z "${DOCKER_HOST:-}" ] || [[ "${DOCKER_HOST}" == unix://* ]]; then
+  export TESTCONTAINERS_HOST_OVERRIDE=${TESTCONTAINERS_HOST_OVERRIDE:-localhost}
+fi
+(cd testcontainers/fakepypi && go vet ./... && go test -count=1 ./...)
+echo "docker/ci-test.sh: OK"
