@@ -1,7 +1,6 @@
 package scenarios_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -54,7 +53,7 @@ func cmdAPIToken(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("PYPI_TOKEN", tok)
 }
 
-// newFlags parses a command's flags; errors are usage errors.
+// parse parses a command's flags; errors are usage errors.
 func parse(ts *testscript.TestScript, fs *flag.FlagSet, args []string, usage string) {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +61,7 @@ func parse(ts *testscript.TestScript, fs *flag.FlagSet, args []string, usage str
 	}
 }
 
+// noNeg refuses `!` for commands whose outcome cannot be negated.
 func noNeg(ts *testscript.TestScript, neg bool, usage string) {
 	if neg {
 		ts.Fatalf("unsupported: ! %s", usage)
@@ -438,7 +438,7 @@ func do(ts *testscript.TestScript, method, url, body string) (int, []byte) {
 	if loc := resp.Header.Get("Location"); loc != "" {
 		fmt.Fprintln(ts.Stderr(), "Location:", loc)
 	}
-	return resp.StatusCode, bytes.TrimRight(out, "\x00")
+	return resp.StatusCode, out
 }
 
 // require CLIENT...
