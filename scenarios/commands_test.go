@@ -444,10 +444,10 @@ func do(ts *testscript.TestScript, method, url, body string) (int, []byte) {
 // require CLIENT...
 //
 // Skips the scenario unless the real clients are installed (twine, pip,
-// build, requests). Under CI=true a missing client fails the scenario
+// build, setuptools, requests). Under CI=true a missing client fails the scenario
 // instead: CI installs them, and a skip there would hide a broken image.
 func cmdRequire(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "require twine|pip|build|requests..."
+	const usage = "require twine|pip|build|setuptools|requests..."
 	noNeg(ts, neg, usage)
 	if len(args) == 0 {
 		ts.Fatalf("usage: %s", usage)

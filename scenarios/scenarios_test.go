@@ -260,10 +260,13 @@ func (w logWriter) Write(p []byte) (int, error) {
 // clients are the real clients scenarios may need, with how to tell they
 // are usable.
 var clients = map[string][]string{
-	"twine":    {"twine", "--version"},
-	"pip":      {python(), "-m", "pip", "--version"},
-	"build":    {python(), "-c", "import build"},
-	"requests": {python(), "-c", "import requests"},
+	"twine": {"twine", "--version"},
+	"pip":   {python(), "-m", "pip", "--version"},
+	"build": {python(), "-c", "import build"},
+	// python -m build --no-isolation builds with the installed setuptools
+	// (Debian's python3-pip depends on it), since CI has no network.
+	"setuptools": {python(), "-c", "import setuptools, wheel"},
+	"requests":   {python(), "-c", "import requests"},
 }
 
 var clientOK sync.Map // name -> error
@@ -271,7 +274,7 @@ var clientOK sync.Map // name -> error
 func clientAvailable(name string) (bool, error) {
 	argv, ok := clients[name]
 	if !ok {
-		return false, fmt.Errorf("unknown client %q (want one of twine, pip, build, requests)", name)
+		return false, fmt.Errorf("unknown client %q (want one of twine, pip, build, setuptools, requests)", name)
 	}
 	v, _ := clientOK.LoadOrStore(name, sync.OnceValue(func() error {
 		return exec.Command(argv[0], argv[1:]...).Run()
