@@ -26,9 +26,20 @@ func (s *Server) routes() http.Handler {
 	r.Path("/legacy/").Handler(s.Upload)
 	r.Path("/legacy").Methods(http.MethodPost).HandlerFunc(s.Upload.NoSlash)
 
-	// Read APIs (§6): /simple/, /simple/{project}/, /pypi/{project}/json,
-	// /pypi/{project}/{version}/json, /integrity/..., /packages/...
-	s.Read.Register(r)
+	// Read APIs (§6), GET and HEAD. PyPI redirects a name that is not
+	// normalized, and a path without its final slash, with a 301.
+	get := []string{http.MethodGet, http.MethodHead}
+	r.Path("/simple/").Methods(get...).HandlerFunc(s.Read.SimpleIndex)
+	r.Path("/simple").Methods(get...).HandlerFunc(s.Read.AppendSlash)
+	r.Path("/simple/{name}/").Methods(get...).HandlerFunc(s.Read.SimpleDetail)
+	r.Path("/simple/{name}").Methods(get...).HandlerFunc(s.Read.AppendSlash)
+	r.Path("/pypi/{name}/json").Methods(get...).HandlerFunc(s.Read.ProjectJSON)
+	r.Path("/pypi/{name}/json/").Methods(get...).HandlerFunc(s.Read.ProjectJSON)
+	r.Path("/pypi/{name}/{version}/json").Methods(get...).HandlerFunc(s.Read.ReleaseJSON)
+	r.Path("/pypi/{name}/{version}/json/").Methods(get...).HandlerFunc(s.Read.ReleaseJSON)
+	// Files as files.pythonhosted.org serves them (and <file>.metadata, PEP 658).
+	r.Path("/packages/{path:.+}").Methods(get...).HandlerFunc(s.Read.File)
+	r.Path("/integrity/{name}/{version}/{filename}/provenance").Methods(get...).HandlerFunc(s.Read.Provenance)
 
 	// PEP 807 trusted-publishing discovery, keyed by the upload path: the
 	// endpoints above, named on the host the client asked.
@@ -66,6 +77,11 @@ func (s *Server) routes() http.Handler {
 	f.Path("/jwks-cache").Methods(http.MethodDelete).HandlerFunc(s.fakeForgetKeys)
 	// Yank, unyank, delete (file, release) and seed; DELETE /projects/{name}
 	// above is the index's own, which drops the files too.
-	s.Read.ControlRoutes(f)
+	f.Path("/seed").Methods(http.MethodPost).HandlerFunc(s.Read.ControlSeed)
+	f.Path("/projects/{project}").Methods(http.MethodGet).HandlerFunc(s.Read.ControlShow)
+	f.Path("/projects/{project}/releases/{version}/yank").Methods(http.MethodPost).HandlerFunc(s.Read.ControlYank)
+	f.Path("/projects/{project}/releases/{version}/unyank").Methods(http.MethodPost).HandlerFunc(s.Read.ControlUnyank)
+	f.Path("/projects/{project}/releases/{version}").Methods(http.MethodDelete).HandlerFunc(s.Read.ControlDeleteRelease)
+	f.Path("/projects/{project}/files/{filename}").Methods(http.MethodDelete).HandlerFunc(s.Read.ControlDeleteFile)
 	return r
 }

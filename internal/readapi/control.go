@@ -193,52 +193,51 @@ func (h *Handler) dropBlobs(files []catalog.File) error {
 	return errors.Join(errs...)
 }
 
-// ControlRoutes mounts the control plane on r, which the index creates for
-// its /_fake/ prefix (e.g. r.PathPrefix("/_fake").Subrouter()):
-//
-//	POST   /seed                                        body: SeedFile as JSON (content base64)
-//	GET    /projects/{project}                          the catalog's record, as JSON
-//	POST   /projects/{project}/releases/{version}/yank  body: {"reason": "..."} (optional)
-//	POST   /projects/{project}/releases/{version}/unyank
-//	DELETE /projects/{project}/releases/{version}
-//	DELETE /projects/{project}/files/{filename}
-//	DELETE /projects/{project}
-//
-// Answers are JSON: {"ok": true} or {"error": "..."} with 400/404/409.
-func (h *Handler) ControlRoutes(r *mux.Router) {
-	r.Path("/seed").Methods(http.MethodPost).HandlerFunc(h.controlSeed)
-	r.Path("/projects/{project}").Methods(http.MethodGet).HandlerFunc(h.controlShow)
-	r.Path("/projects/{project}/releases/{version}/yank").Methods(http.MethodPost).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Reason string `json:"reason"`
+// The Control* handlers are the control plane over HTTP, which the index
+// mounts under its /_fake/ prefix (internal/index/routes.go). Answers are
+// JSON: {"ok": true} or {"error": "..."} with 400/404/409.
+
+// ControlYank serves POST .../projects/{project}/releases/{version}/yank
+// with an optional body {"reason": "..."}.
+func (h *Handler) ControlYank(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			controlReply(w, fmt.Errorf("bad body: %w", err))
+			return
 		}
-		if r.ContentLength != 0 {
-			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-				controlReply(w, fmt.Errorf("bad body: %w", err))
-				return
-			}
-		}
-		v := mux.Vars(r)
-		controlReply(w, h.Yank(v["project"], v["version"], body.Reason))
-	})
-	r.Path("/projects/{project}/releases/{version}/unyank").Methods(http.MethodPost).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := mux.Vars(r)
-		controlReply(w, h.Unyank(v["project"], v["version"]))
-	})
-	r.Path("/projects/{project}/releases/{version}").Methods(http.MethodDelete).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := mux.Vars(r)
-		controlReply(w, h.DeleteRelease(v["project"], v["version"]))
-	})
-	r.Path("/projects/{project}/files/{filename}").Methods(http.MethodDelete).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := mux.Vars(r)
-		controlReply(w, h.DeleteFile(v["project"], v["filename"]))
-	})
-	r.Path("/projects/{project}").Methods(http.MethodDelete).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		controlReply(w, h.DeleteProject(mux.Vars(r)["project"]))
-	})
+	}
+	v := mux.Vars(r)
+	controlReply(w, h.Yank(v["project"], v["version"], body.Reason))
 }
 
-func (h *Handler) controlSeed(w http.ResponseWriter, r *http.Request) {
+// ControlUnyank serves POST .../projects/{project}/releases/{version}/unyank.
+func (h *Handler) ControlUnyank(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	controlReply(w, h.Unyank(v["project"], v["version"]))
+}
+
+// ControlDeleteRelease serves DELETE .../projects/{project}/releases/{version}.
+func (h *Handler) ControlDeleteRelease(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	controlReply(w, h.DeleteRelease(v["project"], v["version"]))
+}
+
+// ControlDeleteFile serves DELETE .../projects/{project}/files/{filename}.
+func (h *Handler) ControlDeleteFile(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	controlReply(w, h.DeleteFile(v["project"], v["filename"]))
+}
+
+// ControlDeleteProject serves DELETE .../projects/{project}.
+func (h *Handler) ControlDeleteProject(w http.ResponseWriter, r *http.Request) {
+	controlReply(w, h.DeleteProject(mux.Vars(r)["project"]))
+}
+
+// ControlSeed serves POST .../seed: a SeedFile as JSON, content in base64.
+func (h *Handler) ControlSeed(w http.ResponseWriter, r *http.Request) {
 	var f SeedFile
 	if err := json.NewDecoder(io.LimitReader(r.Body, 512<<20)).Decode(&f); err != nil {
 		controlReply(w, fmt.Errorf("bad body: %w", err))
@@ -253,7 +252,8 @@ func (h *Handler) controlSeed(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"ok": true, "file": file})
 }
 
-func (h *Handler) controlShow(w http.ResponseWriter, r *http.Request) {
+// ControlShow serves GET .../projects/{project}: the catalog's record.
+func (h *Handler) ControlShow(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.cat.Project(pyname.Normalize(mux.Vars(r)["project"]))
 	if !ok {
 		controlReply(w, catalog.ErrProjectNotFound)

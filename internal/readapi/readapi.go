@@ -8,8 +8,9 @@
 //	GET /packages/{path}                           file bytes and PEP 658 <path>.metadata
 //	GET /integrity/{project}/{version}/{filename}/provenance   PEP 740 provenance
 //
-// Handler.Register mounts them on a gorilla/mux router; ControlRoutes mounts
-// the runtime control plane (yank, unyank, delete, seed) under /_fake/.
+// The index's route table (internal/index/routes.go) mounts Handler's
+// methods, and its Control* methods (yank, unyank, delete, seed) under
+// /_fake/.
 //
 // Byte-for-byte fidelity matters here because resolvers (pip, uv) and
 // publishing tools (twine --skip-existing, hatch) parse these documents: the
@@ -29,7 +30,6 @@ import (
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
-	"github.com/gorilla/mux"
 )
 
 // APIVersion is the simple API version PyPI announces (API_VERSION in
@@ -98,22 +98,6 @@ func New(o Options) *Handler {
 		h.noAttest = func() bool { return false }
 	}
 	return h
-}
-
-// Register mounts the read routes on r. Paths are matched on the decoded
-// path; GET and HEAD are accepted (HEAD bodies are dropped by net/http).
-func (h *Handler) Register(r *mux.Router) {
-	get := []string{http.MethodGet, http.MethodHead}
-	r.Path("/simple/").Methods(get...).HandlerFunc(h.SimpleIndex)
-	r.Path("/simple").Methods(get...).HandlerFunc(h.AppendSlash)
-	r.Path("/simple/{name}/").Methods(get...).HandlerFunc(h.SimpleDetail)
-	r.Path("/simple/{name}").Methods(get...).HandlerFunc(h.AppendSlash)
-	r.Path("/pypi/{name}/json").Methods(get...).HandlerFunc(h.ProjectJSON)
-	r.Path("/pypi/{name}/json/").Methods(get...).HandlerFunc(h.ProjectJSON)
-	r.Path("/pypi/{name}/{version}/json").Methods(get...).HandlerFunc(h.ReleaseJSON)
-	r.Path("/pypi/{name}/{version}/json/").Methods(get...).HandlerFunc(h.ReleaseJSON)
-	r.Path("/packages/{path:.+}").Methods(get...).HandlerFunc(h.File)
-	r.Path("/integrity/{name}/{version}/{filename}/provenance").Methods(get...).HandlerFunc(h.Provenance)
 }
 
 // baseURL is the index's absolute URL for this request.

@@ -42,8 +42,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	opts.Catalog, opts.Blobs = cat, blobs
 	h := New(opts)
 	r := mux.NewRouter()
-	h.Register(r)
-	h.ControlRoutes(r.PathPrefix("/_fake").Subrouter())
+	mount(h, r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, h: h, cat: cat, clk: clk}
@@ -406,4 +405,28 @@ func TestIntegrity(t *testing.T) {
 	if !strings.Contains(body, `data-core-metadata="sha256=`) || !strings.Contains(body, ` data-provenance="`+f.srv.URL+`/integrity/demo-pkg/1.0/demo_pkg-1.0-py2-none-any.whl/provenance">demo_pkg-1.0-py2-none-any.whl</a>`) {
 		t.Errorf("data-provenance missing: %s", body)
 	}
+}
+
+// mount routes h as the index does (internal/index/routes.go), for tests
+// that exercise the read APIs without the rest of the index.
+func mount(h *Handler, r *mux.Router) {
+	get := []string{http.MethodGet, http.MethodHead}
+	r.Path("/simple/").Methods(get...).HandlerFunc(h.SimpleIndex)
+	r.Path("/simple").Methods(get...).HandlerFunc(h.AppendSlash)
+	r.Path("/simple/{name}/").Methods(get...).HandlerFunc(h.SimpleDetail)
+	r.Path("/simple/{name}").Methods(get...).HandlerFunc(h.AppendSlash)
+	r.Path("/pypi/{name}/json").Methods(get...).HandlerFunc(h.ProjectJSON)
+	r.Path("/pypi/{name}/json/").Methods(get...).HandlerFunc(h.ProjectJSON)
+	r.Path("/pypi/{name}/{version}/json").Methods(get...).HandlerFunc(h.ReleaseJSON)
+	r.Path("/pypi/{name}/{version}/json/").Methods(get...).HandlerFunc(h.ReleaseJSON)
+	r.Path("/packages/{path:.+}").Methods(get...).HandlerFunc(h.File)
+	r.Path("/integrity/{name}/{version}/{filename}/provenance").Methods(get...).HandlerFunc(h.Provenance)
+	f := r.PathPrefix("/_fake").Subrouter()
+	f.Path("/seed").Methods(http.MethodPost).HandlerFunc(h.ControlSeed)
+	f.Path("/projects/{project}").Methods(http.MethodGet).HandlerFunc(h.ControlShow)
+	f.Path("/projects/{project}/releases/{version}/yank").Methods(http.MethodPost).HandlerFunc(h.ControlYank)
+	f.Path("/projects/{project}/releases/{version}/unyank").Methods(http.MethodPost).HandlerFunc(h.ControlUnyank)
+	f.Path("/projects/{project}/releases/{version}").Methods(http.MethodDelete).HandlerFunc(h.ControlDeleteRelease)
+	f.Path("/projects/{project}/files/{filename}").Methods(http.MethodDelete).HandlerFunc(h.ControlDeleteFile)
+	f.Path("/projects/{project}").Methods(http.MethodDelete).HandlerFunc(h.ControlDeleteProject)
 }
