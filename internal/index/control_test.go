@@ -931,3 +931,40 @@ func TestControlUnknownRoutes(t *testing.T) {
 		t.Fatalf("JWKS fetched %d times", n)
 	}
 }
+
+// TestControlConfigRoundTrip: /_fake/config is "the live state, in the
+// configuration file's shape", so loading it must give the same index:
+// project-scoped tokens keep their scope and prohibited names stay.
+func TestControlConfigRoundTrip(t *testing.T) {
+	ti := newTestIssuer(t)
+	s, _ := newTestServer(t, ti, testSetup+"prohibited_names: [Requirements.txt, pip-tools]\n")
+	code, body, _ := do(t, s, "GET", "/_fake/config", "")
+	if code != 200 {
+		t.Fatalf("config: %d %s", code, body)
+	}
+	var f indexconfig.File
+	if err := json.Unmarshal([]byte(body), &f); err != nil {
+		t.Fatal(err)
+	}
+	scopes := map[string]string{}
+	for _, tk := range f.Tokens {
+		scopes[tk.Name] = strings.Join(tk.Projects, ",")
+	}
+	if len(scopes) != 2 || scopes["alice-all"] != "" || scopes["alice-sample"] != "sampleproject" {
+		t.Fatalf("token scopes in the snapshot = %v", scopes)
+	}
+	if strings.Join(f.ProhibitedNames, ",") != "pip-tools,requirements-txt" {
+		t.Fatalf("prohibited names in the snapshot = %v", f.ProhibitedNames)
+	}
+	again, err := New(Config{Setup: f, Clock: clock.NewFake(t0), Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatalf("the snapshot does not load: %v", err)
+	}
+	tok, _ := again.Token("alice-sample")
+	other, _ := again.Catalog.Project("other-project")
+	wantErr(t, again.Tokens.Authorize(again.Tokens.Identify(tok), AuthProject(other)), 403,
+		"Invalid API Token: project-scoped token is not valid for project: 'other-project'")
+	if _, err := again.CreateProject("pip_tools", "alice", ""); err == nil {
+		t.Fatalf("a prohibited name was lost in the round trip")
+	}
+}

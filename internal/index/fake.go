@@ -68,10 +68,34 @@ func (s *Server) Snapshot() indexconfig.File {
 	}
 	for _, t := range s.Tokens.List() {
 		if t.Kind == apitoken.KindUser {
-			f.Tokens = append(f.Tokens, apitoken.UserToken{Name: t.Name, User: t.User})
+			f.Tokens = append(f.Tokens, apitoken.UserToken{Name: t.Name, User: t.User, Projects: s.tokenProjects(t)})
 		}
 	}
+	f.ProhibitedNames = s.projects.prohibitedNames()
 	return f
+}
+
+// tokenProjects reads a user token's project scope back from its
+// ProjectName caveat ([1,["name",...]]), by display name when the
+// project still exists; nil for a user-scoped token.
+func (s *Server) tokenProjects(t apitoken.TokenInfo) []string {
+	for _, c := range t.Caveats {
+		var cav []json.RawMessage
+		if json.Unmarshal([]byte(c), &cav) != nil || len(cav) != 2 || string(cav[0]) != strconv.Itoa(apitoken.TagProjectName) {
+			continue
+		}
+		var names []string
+		if json.Unmarshal(cav[1], &names) != nil {
+			continue
+		}
+		for i, n := range names {
+			if p, ok := s.Catalog.Project(n); ok {
+				names[i] = p.Name
+			}
+		}
+		return names
+	}
+	return nil
 }
 
 func (s *Server) fakeConfig(w http.ResponseWriter, r *http.Request) {

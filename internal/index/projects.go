@@ -36,6 +36,18 @@ func (d *projectDir) prohibit(name string) {
 	d.prohibited[normalize(name)] = true
 }
 
+// prohibitedNames lists the prohibited names (normalized), sorted.
+func (d *projectDir) prohibitedNames() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for n := range d.prohibited {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (d *projectDir) isProhibited(normalized string) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
