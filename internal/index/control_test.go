@@ -968,3 +968,30 @@ func TestControlConfigRoundTrip(t *testing.T) {
 		t.Fatalf("a prohibited name was lost in the round trip")
 	}
 }
+
+// TestControlDeleteProjectDetachesPublishers: deleting a project deletes
+// its publisher associations, as PyPI's cascade does; the publisher stays.
+// A project later registered under the same name does not inherit it.
+func TestControlDeleteProjectDetachesPublishers(t *testing.T) {
+	c := startCtl(t)
+	var list []publisher.Publisher
+	c.mustOK("POST", "/_fake/publishers", `{"service": "google", "email": "ci@p.iam.gserviceaccount.com", "projects": ["sampleproject", "other-project"]}`, nil)
+	c.mustNoContent("DELETE", "/_fake/projects/SampleProject")
+	c.mustOK("GET", "/_fake/publishers", "", &list)
+	if len(list) != 2 || len(list[0].Projects) != 0 || strings.Join(list[1].Projects, ",") != "other-project" {
+		t.Fatalf("publishers after deleting the project = %+v", list)
+	}
+	var f indexconfig.File
+	c.mustOK("GET", "/_fake/config", "", &f)
+	if err := f.Validate(); err != nil {
+		t.Fatalf("snapshot after deleting a project: %v", err)
+	}
+	// Re-registered by someone else: the old publisher's token has no
+	// right to it.
+	c.mustOK("POST", "/_fake/projects", `{"name": "sampleproject", "owners": ["bob"]}`, nil)
+	tok := c.mintOK(c.ti.sign(t, githubClaims("jti-del1")))
+	sample, _ := c.s.Catalog.Project("sampleproject")
+	if err := c.s.Tokens.Authorize(c.s.Tokens.Identify(tok), AuthProject(sample)); err == nil {
+		t.Fatalf("a publisher of the deleted project can upload to its namesake")
+	}
+}

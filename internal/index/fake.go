@@ -67,18 +67,23 @@ func (s *Server) Snapshot() indexconfig.File {
 		f.Projects = append(f.Projects, cp)
 	}
 	for _, t := range s.Tokens.List() {
-		if t.Kind == apitoken.KindUser {
-			f.Tokens = append(f.Tokens, apitoken.UserToken{Name: t.Name, User: t.User, Projects: s.tokenProjects(t)})
+		if t.Kind != apitoken.KindUser {
+			continue
 		}
+		projects, scoped := s.tokenProjects(t)
+		if scoped && len(projects) == 0 {
+			continue // every project it was scoped to is deleted: not expressible
+		}
+		f.Tokens = append(f.Tokens, apitoken.UserToken{Name: t.Name, User: t.User, Projects: projects})
 	}
 	f.ProhibitedNames = s.projects.prohibitedNames()
 	return f
 }
 
 // tokenProjects reads a user token's project scope back from its
-// ProjectName caveat ([1,["name",...]]), by display name when the
-// project still exists; nil for a user-scoped token.
-func (s *Server) tokenProjects(t apitoken.TokenInfo) []string {
+// ProjectName caveat ([1,["name",...]]), by display name, keeping only
+// projects that still exist. scoped is false for a user-scoped token.
+func (s *Server) tokenProjects(t apitoken.TokenInfo) (projects []string, scoped bool) {
 	for _, c := range t.Caveats {
 		var cav []json.RawMessage
 		if json.Unmarshal([]byte(c), &cav) != nil || len(cav) != 2 || string(cav[0]) != strconv.Itoa(apitoken.TagProjectName) {
@@ -88,14 +93,14 @@ func (s *Server) tokenProjects(t apitoken.TokenInfo) []string {
 		if json.Unmarshal(cav[1], &names) != nil {
 			continue
 		}
-		for i, n := range names {
+		for _, n := range names {
 			if p, ok := s.Catalog.Project(n); ok {
-				names[i] = p.Name
+				projects = append(projects, p.Name)
 			}
 		}
-		return names
+		return projects, true
 	}
-	return nil
+	return nil, false
 }
 
 func (s *Server) fakeConfig(w http.ResponseWriter, r *http.Request) {
@@ -314,6 +319,7 @@ func (s *Server) fakeProjectsRemove(w http.ResponseWriter, r *http.Request) {
 		replyErr(w, http.StatusNotFound, "%v", err)
 		return
 	}
+	s.Publishers.Detach(name, s.projects.SameName)
 	w.WriteHeader(http.StatusNoContent)
 }
 

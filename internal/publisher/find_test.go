@@ -660,3 +660,23 @@ func TestPublisherStrings(t *testing.T) {
 		t.Errorf("SameIdentity")
 	}
 }
+
+func TestDetach(t *testing.T) {
+	s := NewStore()
+	a := ghPublisher()
+	a.Projects = []string{"Foo_Bar", "baz"}
+	a, _ = s.Add(a)
+	pend := googlePublisher()
+	pend.Projects, pend.Pending, pend.ProjectName = nil, true, "foo-bar"
+	pend, _ = s.Add(pend)
+	s.Detach("foo.bar", func(x, y string) bool {
+		n := strings.NewReplacer("_", "-", ".", "-")
+		return n.Replace(strings.ToLower(x)) == n.Replace(strings.ToLower(y))
+	})
+	if got, _ := s.Get(a.ID); strings.Join(got.Projects, ",") != "baz" {
+		t.Fatalf("projects after Detach = %v", got.Projects)
+	}
+	if got, ok := s.Get(pend.ID); !ok || got.ProjectName != "foo-bar" {
+		t.Fatalf("pending publisher changed: %+v", got)
+	}
+}

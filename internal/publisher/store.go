@@ -138,3 +138,16 @@ func (s *Store) Attach(id, project string) error {
 	}
 	return fmt.Errorf("no publisher %s", id)
 }
+
+// Detach removes project from every normal publisher, as deleting a
+// project deletes its publisher associations in PyPI (the publishers
+// stay). same compares project names (PEP 503 normalization).
+func (s *Store) Detach(project string, same func(a, b string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.pubs {
+		if !p.Pending && slices.ContainsFunc(p.Projects, func(n string) bool { return same(n, project) }) {
+			s.pubs[i].Projects = slices.DeleteFunc(slices.Clone(p.Projects), func(n string) bool { return same(n, project) })
+		}
+	}
+}
