@@ -995,3 +995,53 @@ func TestControlDeleteProjectDetachesPublishers(t *testing.T) {
 		t.Fatalf("a publisher of the deleted project can upload to its namesake")
 	}
 }
+
+// TestCreateProjectInvalidatesPendingPublishers: create_project deletes
+// the pending publishers of other users whose project name
+// ultranormalizes like the new project's (pypi-server.md §3.6 step 4,
+// §5.8), whether the project comes from a pending publisher or an upload.
+func TestCreateProjectInvalidatesPendingPublishers(t *testing.T) {
+	c := startCtl(t)
+	c.mustOK("POST", "/_fake/users", `{"name": "dana"}`, nil)
+	add := func(repo, project, by string) string {
+		var p publisher.Publisher
+		c.mustOK("POST", "/_fake/pending-publishers", `{"service": "github", "owner": "octo-org", "repository": "`+repo+
+			`", "workflow_filename": "release.yml", "project_name": "`+project+`", "added_by": "`+by+`"}`, &p)
+		return p.ID
+	}
+	add("toasting", "toasting", "alice")
+	add("r1", "toast1ng", "dana")  // ultranormalized alike: deleted
+	add("r2", "Toast.Ing", "dana") // PEP 503 differs, ultranormalized alike: deleted
+	add("r3", "toasting2", "dana") // another name: kept
+	add("r4", "bobs-tool", "dana") // for the upload below
+	cl := githubClaims("jti-ultra")
+	cl["repository"] = "octo-org/toasting"
+	cl["job_workflow_ref"] = "octo-org/toasting/.github/workflows/release.yml@refs/tags/v1.0"
+	c.mintOK(c.ti.sign(t, cl))
+	left := func() string {
+		var list []publisher.Publisher
+		c.mustOK("GET", "/_fake/pending-publishers", "", &list)
+		var names []string
+		for _, p := range list {
+			names = append(names, p.ProjectName)
+		}
+		return strings.Join(names, ",")
+	}
+	if got := left(); got != "toasting2,bobs-tool" {
+		t.Fatalf("pending publishers after creating toasting: %s", got)
+	}
+	// A token of the deleted one now finds no publisher at all.
+	cl = githubClaims("jti-ultra2")
+	cl["repository"] = "octo-org/r1"
+	cl["job_workflow_ref"] = "octo-org/r1/.github/workflows/release.yml@refs/tags/v1.0"
+	c.mintErr(c.ti.sign(t, cl), "invalid-publisher", "valid token, but no corresponding publisher (Publisher with matching claims was not found)")
+
+	// A project created by an upload does the same.
+	tok, _ := c.s.Token("alice-all")
+	if code, status := c.upload(tok, "bobs_tool", "1.0"); code != 200 {
+		t.Fatalf("upload: %s", status)
+	}
+	if got := left(); got != "toasting2" {
+		t.Fatalf("pending publishers after an upload created bobs_tool: %s", got)
+	}
+}

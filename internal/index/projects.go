@@ -100,7 +100,22 @@ func (s *Server) CreateProject(name, creator, organization string) (catalog.Proj
 			return catalog.Project{}, rej
 		}
 	}
+	if err == nil {
+		s.invalidatePending(name, creator)
+	}
 	return p, err
+}
+
+// invalidatePending is create_project's clean-up (§3.6 step 4): the
+// pending publishers of other users whose project name ultranormalizes
+// like the new project's are deleted.
+func (s *Server) invalidatePending(name, creator string) {
+	u := pyname.Ultranormalize(name)
+	for _, p := range s.Publishers.List(true) {
+		if p.AddedBy != creator && pyname.Ultranormalize(p.ProjectName) == u {
+			s.Publishers.Remove(p.ID)
+		}
+	}
 }
 
 func (s *Server) nameRegistry() pyname.Registry {
