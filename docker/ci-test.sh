@@ -62,7 +62,7 @@ trap cleanup EXIT
 echo "--- compose up"
 t0=$(date +%s.%N)
 if [ "${compose[*]}" = "docker compose" ]; then
-  dc up -d --wait --wait-timeout 60
+  dc up -d --wait
 else
   dc up -d
   docker/wait-healthy.sh $(dc ps -q)
