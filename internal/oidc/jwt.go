@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,26 +98,65 @@ func decodeObject(b []byte, dst *map[string]any) error {
 	return nil
 }
 
-// pyB64URL decodes like Python's base64.urlsafe_b64decode after PyJWT
-// re-pads the input: characters outside the alphabet are discarded.
+// pyB64URL decodes like PyJWT's base64url_decode: it pads the segment
+// with "=" by its raw length, then Python's base64.urlsafe_b64decode
+// (binascii.a2b_base64, non-strict) decodes it. Characters outside the
+// alphabet (both "+/" and "-_" are in it) are discarded, but they count in
+// the padding, so a stray character such as a trailing newline can leave
+// the data incorrectly padded. Padding that completes a quantum ends the
+// input; one that does not is ignored.
 func pyB64URL(s string) ([]byte, error) {
-	var b strings.Builder
+	if rem := len(s) % 4; rem > 0 {
+		s += strings.Repeat("=", 4-rem)
+	}
+	var out []byte
+	var acc uint32
+	quad, pads := 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c == '=' {
+			if quad >= 2 {
+				pads++
+				if quad+pads >= 4 {
+					return out, nil
+				}
+			}
+			continue
+		}
+		var v byte
 		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-			b.WriteByte(c)
-		case c == '+':
-			b.WriteByte('-')
-		case c == '/':
-			b.WriteByte('_')
+		case c >= 'A' && c <= 'Z':
+			v = c - 'A'
+		case c >= 'a' && c <= 'z':
+			v = c - 'a' + 26
+		case c >= '0' && c <= '9':
+			v = c - '0' + 52
+		case c == '-' || c == '+':
+			v = 62
+		case c == '_' || c == '/':
+			v = 63
+		default:
+			continue
+		}
+		pads = 0
+		acc = acc<<6 | uint32(v)
+		quad++
+		switch quad {
+		case 2:
+			out = append(out, byte(acc>>4))
+			acc &= 0x0f
+		case 3:
+			out = append(out, byte(acc>>2))
+			acc &= 0x03
+		case 4:
+			out = append(out, byte(acc))
+			acc, quad = 0, 0
 		}
 	}
-	clean := b.String()
-	if len(clean)%4 == 1 {
+	if quad != 0 {
 		return nil, errors.New("incorrect padding")
 	}
-	return base64.RawURLEncoding.DecodeString(clean)
+	return out, nil
 }
 
 // Verifier checks JWT signatures and registered claims.
