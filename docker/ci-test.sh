@@ -36,7 +36,7 @@ elif command -v docker-compose >/dev/null; then
 else
   skip "neither 'docker compose' nor 'docker-compose' is installed"
 fi
-"${compose[@]}" version | head -1
+"${compose[@]}" version | sed -n 1p  # sed, not head: no SIGPIPE under pipefail
 
 export FAKEPYPI_IMAGE=${FAKEPYPI_IMAGE:-fakepypi:ci}
 t0=$(date +%s.%N)
@@ -109,10 +109,10 @@ print(m.json()["token"])
 PY
   twine upload --non-interactive --disable-progress-bar --repository-url https://upload.pypi.org/legacy/ \
     -u __token__ -p "$(cat token)" demo-1.0-py3-none-any.whl
-  curl -fsS https://pypi.org/simple/demo/ | grep -q 'demo-1.0-py3-none-any.whl' ||
+  curl -fsS https://pypi.org/simple/demo/ | grep >/dev/null 'demo-1.0-py3-none-any.whl' ||
     { echo "demo-1.0-py3-none-any.whl not on https://pypi.org/simple/demo/" >&2; exit 1; }
 )
-curl -fsS "http://127.0.0.1:$index_port/simple/demo/" | grep -q 'demo-1.0-py3-none-any.whl'
+curl -fsS "http://127.0.0.1:$index_port/simple/demo/" | grep >/dev/null 'demo-1.0-py3-none-any.whl'
 echo "published demo 1.0; listed on /simple/demo/"
 
 echo "--- inside the compose network: real hostnames through the aliases"
@@ -120,10 +120,17 @@ echo "--- inside the compose network: real hostnames through the aliases"
 # the CA from the shared volume: pypi.org resolves to the proxy's alias.
 net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$(dc ps -q fakeindex)")
 for u in https://pypi.org/simple/demo/ https://files.pythonhosted.org/_fake/health \
-         https://token.actions.githubusercontent.com/.well-known/openid-configuration; do
+         https://token.actions.githubusercontent.com/.well-known/openid-configuration \
+         https://test.pypi.org/_/oidc/audience; do
   docker run --rm --network "$net" -v "${project}_ca:/ca:ro" -e SSL_CERT_FILE=/ca/ca.pem \
     "$FAKEPYPI_IMAGE" /fakeindex healthcheck --url "$u"
 done
+
+# TestPyPI is its own index: audience testpypi, and demo 1.0 is not there.
+curl -fsS --proxy "http://127.0.0.1:$proxy_port" --cacert "$work/ca.pem" https://test.pypi.org/_/oidc/audience | grep >/dev/null '"testpypi"'
+if curl -fsS --proxy "http://127.0.0.1:$proxy_port" --cacert "$work/ca.pem" https://test.pypi.org/simple/demo/ 2>/dev/null | grep >/dev/null demo-1.0; then
+  echo "demo 1.0 leaked into test.pypi.org" >&2; exit 1
+fi
 
 echo "--- compose down"
 dc down -v --remove-orphans
