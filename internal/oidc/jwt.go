@@ -232,7 +232,7 @@ func (v *Verifier) checkClaims(c Claims, issuer, audience string) error {
 	if float64(iat) > now+Leeway {
 		return fail("iat %d is more than %d s in the future (now %d)", iat, Leeway, int64(now))
 	}
-	if c.Present("nbf") {
+	if _, ok := c["nbf"]; ok { // PyJWT: `if "nbf" in payload`, so null is checked (and fails)
 		nbf, err := pyInt(c["nbf"])
 		if err != nil {
 			return fail("nbf is not an integer")

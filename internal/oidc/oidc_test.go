@@ -221,6 +221,9 @@ func TestVerifyRejects(t *testing.T) {
 		{"missing aud", func() string { return sign(t, a, "k1", with("aud", "DELETE")) }, "required claim aud is missing"},
 		{"null aud", func() string { return sign(t, a, "k1", with("aud", nil)) }, "required claim aud is missing"},
 		{"nbf optional", func() string { return sign(t, a, "k1", with("nbf", "DELETE")) }, ""},
+		// PyJWT checks nbf whenever the key is present: int(None) raises,
+		// and warehouse turns any exception into invalid-token.
+		{"nbf null", func() string { return sign(t, a, "k1", with("nbf", nil)) }, "nbf is not an integer"},
 		{"sub and jti optional", func() string { return sign(t, a, "k1", with("sub", "DELETE", "jti", "DELETE")) }, ""},
 		// 30 s of leeway: exp <= now-30 fails; iat, nbf > now+30 fail.
 		{"exp now-29", func() string { return sign(t, a, "k1", with("exp", now-29)) }, ""},
