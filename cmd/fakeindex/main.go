@@ -6,6 +6,8 @@
 //
 //	fakeindex [flags]
 //	fakeindex up [flags]   (the whole harness: CA, issuer, index, proxy)
+//	fakeindex proxy [flags]         (the proxy alone, for containers; proxy.go)
+//	fakeindex healthcheck [--url U] (container health check; healthcheck.go)
 //
 // With --addr 127.0.0.1:0 it picks a free port and prints the URL on one
 // line once it is ready to serve.
@@ -75,7 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: fakeindex [flags]\n\nAn offline PyPI: trusted-publishing exchange, control plane under /_fake/.\n\nFlags:\n")
-		defer fmt.Fprintf(stderr, "\n  fakeindex up [flags]\n\tthe whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help\n")
+		defer fmt.Fprintf(stderr, "\n  fakeindex up [flags]\n\tthe whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help\n"+
+			"  fakeindex proxy [flags]\n\tthe proxy alone, in front of separate index and issuer processes (compose.yaml); see fakeindex proxy --help\n"+
+			"  fakeindex healthcheck [--url URL]\n\texit 0 if URL answers 2xx: the health check of the FROM-scratch image\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
