@@ -1045,3 +1045,27 @@ func TestCreateProjectInvalidatesPendingPublishers(t *testing.T) {
 		t.Fatalf("pending publishers after an upload created bobs_tool: %s", got)
 	}
 }
+
+// TestControlStrictBodies: a body is one JSON value. Several objects
+// (say, NDJSON of publishers) are refused as a whole rather than the
+// first one applied and the rest silently dropped; an empty body says so.
+func TestControlStrictBodies(t *testing.T) {
+	c := startCtl(t)
+	two := `{"service": "google", "email": "a@b.c", "projects": ["sampleproject"]}
+{"service": "google", "email": "d@e.f", "projects": ["sampleproject"]}`
+	c.mustErr("POST", "/_fake/publishers", two, 400, "invalid JSON body: unexpected data after the JSON value")
+	c.mustErr("PUT", "/_fake/flags", `{"read-only": true} x`, 400, "invalid JSON body: unexpected data after the JSON value")
+	c.mustErr("POST", "/_fake/users", ``, 400, "invalid JSON body: the body is empty")
+	var list []publisher.Publisher
+	c.mustOK("GET", "/_fake/publishers", "", &list)
+	var flags map[string]bool
+	c.mustOK("GET", "/_fake/flags", "", &flags)
+	if len(list) != 1 || flags["read-only"] {
+		t.Fatalf("a refused body changed the state: %d publishers, read-only %v", len(list), flags["read-only"])
+	}
+	// Trailing whitespace is fine.
+	c.mustOK("PUT", "/_fake/flags", "{\"read-only\": true}\n\n", &flags)
+	if !flags["read-only"] {
+		t.Fatal("flag not set")
+	}
+}

@@ -39,7 +39,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		replyErr(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+		if err == io.EOF {
+			replyErr(w, http.StatusBadRequest, "invalid JSON body: the body is empty")
+		} else {
+			replyErr(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+		}
+		return false
+	}
+	// One value only: a second one must not be dropped silently.
+	if _, err := dec.Token(); err != io.EOF {
+		replyErr(w, http.StatusBadRequest, "invalid JSON body: unexpected data after the JSON value")
 		return false
 	}
 	return true
