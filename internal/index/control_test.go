@@ -1069,3 +1069,19 @@ func TestControlStrictBodies(t *testing.T) {
 		t.Fatal("flag not set")
 	}
 }
+
+// TestControlIssuerChangeDropsKeys: pointing an issuer at another
+// discovery URL (a restarted fakeissuer with new keys) takes effect at
+// once; the previous source's keys are not kept, and no 60 s cooldown
+// applies to the new source.
+func TestControlIssuerChangeDropsKeys(t *testing.T) {
+	c := startCtl(t)
+	c.mintOK(c.ti.sign(t, githubClaims("jti-ic1")))
+	ti2 := newTestIssuer(t)
+	other, _ := newOtherKey(t)
+	ti2.key, ti2.kid = other, "kid-2"
+	c.mustOK("POST", "/_fake/issuers", `{"url": "`+oidc.GitHubIssuer+`", "service": "github", "discovery": "`+ti2.srv.URL+`"}`, nil)
+	c.mintOK(ti2.sign(t, githubClaims("jti-ic2")))
+	// The old source's keys are gone with it.
+	c.mintErr(c.ti.sign(t, githubClaims("jti-ic3")), "invalid-token", "malformed or invalid token")
+}

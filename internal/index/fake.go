@@ -257,6 +257,7 @@ func (s *Server) fakeIssuersAdd(w http.ResponseWriter, r *http.Request) {
 		replyErr(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	s.Keys.ForgetIssuer(is.URL) // keys come from the new discovery URL now
 	got, _ := s.Issuers.Lookup(is.URL)
 	reply(w, http.StatusOK, got)
 }
@@ -269,6 +270,7 @@ func (s *Server) fakeIssuersRemove(w http.ResponseWriter, r *http.Request) {
 		replyErr(w, http.StatusNotFound, "no issuer %q", url)
 		return
 	}
+	s.Keys.ForgetIssuer(url)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -148,3 +148,11 @@ func (k *KeyCache) Forget() {
 	defer k.mu.Unlock()
 	k.sets = map[string]*keyset{}
 }
+
+// ForgetIssuer drops the keyset (and refresh cooldown) of one issuer,
+// for when the harness points it at another discovery URL.
+func (k *KeyCache) ForgetIssuer(url string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.sets, url)
+}

@@ -644,3 +644,22 @@ func TestPyB64URL(t *testing.T) {
 		t.Fatalf("token with a trailing newline: %v", err)
 	}
 }
+
+func TestKeyCacheForgetIssuer(t *testing.T) {
+	a, _ := keys(t)
+	e := newEnv(t)
+	other := Issuer{URL: "https://gitlab.com", Service: GitLab, Discovery: e.js.URL}
+	claims := baseClaims()
+	if _, why := e.verify(sign(t, a, "k1", claims)); why != "" {
+		t.Fatal(why)
+	}
+	if _, err := e.v.Keys.Key(other, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	e.v.Keys.ForgetIssuer(testIss)
+	e.verify(sign(t, a, "k1", claims)) // refetched, no cooldown
+	e.v.Keys.Key(other, "k1")          // still cached
+	if n := e.js.fetches.Load(); n != 3 {
+		t.Fatalf("%d fetches, want 3", n)
+	}
+}
