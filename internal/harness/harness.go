@@ -46,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
@@ -77,9 +78,21 @@ type Options struct {
 	// Dir keeps what should outlive a run: the CA in Dir/ca (so a bundle
 	// handed to clients or baked into an image stays valid) and the GitHub
 	// runner files in Dir/runner. Empty: a temporary directory that Close
-	// removes. Index state (projects, uploads) is in memory either way, so
-	// every start begins from the configuration.
+	// removes. Index state (projects, uploads) is in memory unless Persist
+	// is set, so every start begins from the configuration.
 	Dir string
+	// Persist keeps each index's projects, releases and files under Dir
+	// (Dir/index for PyPI, Dir/testpypi for TestPyPI, each laid out as
+	// plain fakeindex's --data directory), so they survive a restart on
+	// the same Dir; the configuration is applied on top at each start,
+	// skipping projects the directory already holds, as plain fakeindex
+	// does. It needs a Dir. It is opt-in because the default Dir of
+	// `fakeindex up` is shared by every checkout, for the CA's sake, and
+	// scripts and tests rely on a start being reproducible: with state
+	// kept by default, a second run would see the first run's uploads
+	// (and its re-upload of demo 1.0 would get "File already exists").
+	// One harness at a time per persisted Dir: the catalog is one file.
+	Persist bool
 	// IndexAddr, IssuerAddr and ProxyAddr are where the index, the issuer
 	// and the proxy listen; default 127.0.0.1:0 (a free port). The proxy
 	// must stay on loopback: it answers for PyPI's hostnames.
@@ -147,6 +160,10 @@ func Start(opts Options) (_ *Harness, err error) {
 		}
 	}
 
+	if opts.Persist && opts.Dir == "" {
+		// A temporary Dir is removed by Close: nothing would persist.
+		return nil, errors.New("harness: Persist needs a Dir")
+	}
 	h.dir = opts.Dir
 	if h.dir == "" {
 		if h.tmpDir, err = os.MkdirTemp("", "fakepypi-"); err != nil {
@@ -216,7 +233,11 @@ func Start(opts Options) (_ *Harness, err error) {
 	}
 	indexLog := log.New(logw, "fakeindex: ", log.LstdFlags)
 	h.addIssuers(setup)
-	if h.idx, err = index.New(index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog}); err != nil {
+	idxCfg, err := h.indexConfig(opts, "index", index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog})
+	if err != nil {
+		return nil, err
+	}
+	if h.idx, err = index.New(idxCfg); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	h.serve(indexLn, h.idx)
@@ -231,7 +252,12 @@ func Start(opts Options) (_ *Harness, err error) {
 			}
 			h.addIssuers(testSetup)
 			testLog := log.New(logw, "fakeindex(test.pypi.org): ", log.LstdFlags)
-			if h.test, err = index.New(index.Config{Setup: *testSetup, HTTPClient: client, Logger: testLog}); err != nil {
+			var testCfg index.Config
+			testCfg, err = h.indexConfig(opts, "testpypi", index.Config{Setup: *testSetup, HTTPClient: client, Logger: testLog})
+			if err != nil {
+				return nil, err
+			}
+			if h.test, err = index.New(testCfg); err != nil {
 				return nil, fmt.Errorf("testpypi index: %w", err)
 			}
 		}
@@ -524,6 +550,23 @@ func (h *Harness) Issuer() *issuer.Server { return h.iss }
 // Proxy returns the proxy, nil with NoProxy. Its Refused lists the
 // destinations clients were refused.
 func (h *Harness) Proxy() *proxy.Proxy { return h.prox }
+
+// indexConfig completes cfg for one index: with opts.Persist, its catalog
+// and files live in Dir/sub, read back from an earlier run.
+func (h *Harness) indexConfig(opts Options, sub string, cfg index.Config) (index.Config, error) {
+	if !opts.Persist {
+		return cfg, nil
+	}
+	// One clock for the server and its catalog, as plain fakeindex has,
+	// so /_fake/clock moves the catalog's time rules too.
+	clk := clock.NewOffset(clock.Real{})
+	cat, blobs, err := index.OpenData(filepath.Join(h.dir, sub), clk)
+	if err != nil {
+		return cfg, fmt.Errorf("%s data: %w", sub, err)
+	}
+	cfg.Clock, cfg.Catalog, cfg.Blobs = clk, cat, blobs
+	return cfg, nil
+}
 
 // Close stops every listener and tunnel and removes a temporary Dir.
 // Later calls return the first call's result.
