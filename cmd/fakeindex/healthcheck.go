@@ -18,15 +18,8 @@ const defaultHealthURL = "http://127.0.0.1:8080/_fake/health"
 // scratch, so there is no shell, curl or wget to run one with, and
 // HEALTHCHECK must exec something already in the image.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("fakeindex healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", defaultHealthURL, "`URL` to GET; any 2xx status is healthy (fakeissuer: /.well-known/openid-configuration; fakeindex proxy: /_fake/health)")
-	timeout := fs.Duration("timeout", 2*time.Second, "give up after this `duration`")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: fakeindex healthcheck [--url URL]\n\nExits 0 when URL answers 2xx, 1 otherwise: a health check for FROM-scratch containers.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs, url, timeout := newHealthcheckFlags()
+	if err := parseFlags(fs, healthcheckUsage, "", args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -52,4 +45,20 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "healthy: %s %s\n", *url, resp.Status)
 	return nil
+}
+
+const healthcheckUsage = `Usage: fakeindex healthcheck [--url URL]
+
+Exits 0 when URL answers 2xx, 1 otherwise: a health check for FROM-scratch containers.
+
+Flags:
+`
+
+// newHealthcheckFlags is apart from runHealthcheck so that a test can walk
+// the flags.
+func newHealthcheckFlags() (fs *flag.FlagSet, url *string, timeout *time.Duration) {
+	fs = flag.NewFlagSet("fakeindex healthcheck", flag.ContinueOnError)
+	url = fs.String("url", defaultHealthURL, "`URL` to GET; any 2xx status is healthy (fakeissuer: /.well-known/openid-configuration; fakeindex proxy: /_fake/health)")
+	timeout = fs.Duration("timeout", 2*time.Second, "give up after this `duration`")
+	return fs, url, timeout
 }

@@ -58,36 +58,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return runHealthcheck(ctx, args[1:], stdout, stderr) // for FROM-scratch images: healthcheck.go
 	}
-	fs := flag.NewFlagSet("fakeindex", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		addr      = fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (the URL is printed on one line when ready)")
-		config    = fs.String("config", "", "YAML `file` declaring users, projects, publishers, pending publishers, tokens, issuers, audience and flags (see docs/fakeindex.md)")
-		audience  = fs.String("audience", "", "`aud` OIDC tokens must carry (default from --config, else \"pypi\"; TestPyPI uses \"testpypi\")")
-		domain    = fs.String("domain", "", "macaroon location put in minted tokens (default \"pypi.org\", giving tokens that start pypi-AgEIcHlwaS5vcmcCJ)")
-		data      = fs.String("data", "fakeindex-data", "data `dir`: the project database (catalog.json) and the uploaded files (files/, PyPI's blake2 layout); it survives restarts, and every write is atomic")
-		memory    = fs.Bool("memory", false, "keep projects and files in memory only (for tests); --data is ignored")
-		tlsCert   = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
-		tlsKey    = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")
-		quiet     = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
-		discovery multi
-		flags     multi
-	)
-	fs.Var(&discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
-	fs.Var(&flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: fakeindex [flags]\n\nAn offline PyPI: trusted-publishing exchange, control plane under /_fake/.\n\nFlags:\n")
-		defer fmt.Fprintf(stderr, "\n  fakeindex up [flags]\n\tthe whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help\n"+
-			"  fakeindex proxy [flags]\n\tthe proxy alone, in front of separate index and issuer processes (compose.yaml); see fakeindex proxy --help\n"+
-			"  fakeindex healthcheck [--url URL]\n\texit 0 if URL answers 2xx: the health check of the FROM-scratch image\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	f := newServeFlags()
+	if err := parseFlags(f.fs, serveUsage, serveUsageTail, args, stdout, stderr); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", f.fs.Arg(0))
 	}
+	// Local names as before the flags moved into serveFlags.
+	addr, config, audience, domain, data := f.addr, f.config, f.audience, f.domain, f.data
+	memory, tlsCert, tlsKey, quiet := f.memory, f.tlsCert, f.tlsKey, f.quiet
+	discovery, flags := *f.discovery, *f.flags
 
 	setup := &indexconfig.File{}
 	if *config != "" {
@@ -154,4 +135,74 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	<-ctx.Done()
 	return srv.Close()
+}
+
+const serveUsage = `Usage: fakeindex [flags]
+
+An offline PyPI: trusted-publishing exchange, control plane under /_fake/.
+
+Flags:
+`
+
+const serveUsageTail = `
+  fakeindex up [flags]
+	the whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help
+  fakeindex proxy [flags]
+	the proxy alone, in front of separate index and issuer processes (compose.yaml); see fakeindex proxy --help
+  fakeindex healthcheck [--url URL]
+	exit 0 if URL answers 2xx: the health check of the FROM-scratch image
+`
+
+// serveFlags are plain fakeindex's flags. They are built apart from run so
+// that a test can walk every flag and check that the docs name it.
+type serveFlags struct {
+	fs                                                    *flag.FlagSet
+	addr, config, audience, domain, data, tlsCert, tlsKey *string
+	memory, quiet                                         *bool
+	discovery, flags                                      *multi
+}
+
+func newServeFlags() *serveFlags {
+	fs := flag.NewFlagSet("fakeindex", flag.ContinueOnError)
+	f := &serveFlags{fs: fs, discovery: &multi{}, flags: &multi{}}
+	f.addr = fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (the URL is printed on one line when ready)")
+	f.config = fs.String("config", "", "YAML `file` declaring users, projects, publishers, pending publishers, tokens, issuers, audience and flags (see docs/fakeindex.md)")
+	f.audience = fs.String("audience", "", "`aud` OIDC tokens must carry (default from --config, else \"pypi\"; TestPyPI uses \"testpypi\")")
+	f.domain = fs.String("domain", "", "macaroon location put in minted tokens (default \"pypi.org\", giving tokens that start pypi-AgEIcHlwaS5vcmcCJ)")
+	f.data = fs.String("data", "fakeindex-data", "data `dir`: the project database (catalog.json) and the uploaded files (files/, PyPI's blake2 layout); it survives restarts, and every write is atomic")
+	f.memory = fs.Bool("memory", false, "keep projects and files in memory only (for tests); --data is ignored")
+	f.tlsCert = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
+	f.tlsKey = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")
+	f.quiet = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
+	fs.Var(f.discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
+	fs.Var(f.flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
+	return f
+}
+
+// parseFlags parses args into fs. Asked-for help (-h, --help) is output,
+// not an error: it goes to stdout, so "fakeindex --help | less" works, and
+// run returns flag.ErrHelp, which main turns into exit status 0, as
+// fakeissuer does. After a bad flag, the usage goes to stderr with the
+// error.
+func parseFlags(fs *flag.FlagSet, head, tail string, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // printed below, on the stream that fits
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(stdout, fs, head, tail)
+	case err != nil:
+		printUsage(stderr, fs, head, tail)
+	}
+	return err
+}
+
+// printUsage writes head, every flag with its default, then tail.
+func printUsage(w io.Writer, fs *flag.FlagSet, head, tail string) {
+	io.WriteString(w, head)
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	io.WriteString(w, tail)
 }

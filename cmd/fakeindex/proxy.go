@@ -51,26 +51,11 @@ Flags:
 // to upstream URLs instead of in-process handlers, so the three parts of
 // the harness can run as three containers.
 func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("fakeindex proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		addr      = fs.String("addr", "127.0.0.1:8082", "`host:port` of the HTTP proxy (HTTPS_PROXY); only publish it on loopback, it answers for PyPI's hostnames")
-		tlsAddr   = fs.String("tls-addr", "", "`host:port` for direct HTTPS to the emulated hostnames (e.g. 0.0.0.0:443 behind network aliases); empty: none")
-		caDir     = fs.String("ca-dir", "fakepypi-ca", "CA `dir` (ca.pem, ca-key.pem), created if empty")
-		indexURL  = fs.String("index", "", "`URL` of the fakeindex answering pypi.org, upload.pypi.org and files.pythonhosted.org (e.g. http://fakeindex:8080)")
-		testURL   = fs.String("test-index", "", "`URL` of a second fakeindex (audience testpypi) answering test.pypi.org; empty: not emulated")
-		issuerURL = fs.String("issuer", "", "`URL` of the fakeissuer answering token.actions.githubusercontent.com; empty: not emulated")
-		quiet     = fs.Bool("quiet", false, "log only refusals and failures")
-		routes    multi
-	)
-	fs.Var(&routes, "route", "`host=URL`: also emulate host with the server at URL (repeatable)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, proxyUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs, f := newProxyFlags()
+	if err := parseFlags(fs, proxyUsage, "", args, stdout, stderr); err != nil {
 		return err
 	}
+	addr, tlsAddr, caDir, indexURL, testURL, issuerURL, quiet, routes := f.addr, f.tlsAddr, f.caDir, f.indexURL, f.testURL, f.issuerURL, f.quiet, *f.routes
 	if fs.NArg() > 0 {
 		return fmt.Errorf("proxy: unexpected argument %q (see fakeindex proxy --help)", fs.Arg(0))
 	}
@@ -149,6 +134,28 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		errs = append(errs, s.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// proxyFlags are the proxy command's flags, built apart from runProxy so
+// that a test can walk them.
+type proxyFlags struct {
+	addr, tlsAddr, caDir, indexURL, testURL, issuerURL *string
+	quiet                                              *bool
+	routes                                             *multi
+}
+
+func newProxyFlags() (*flag.FlagSet, *proxyFlags) {
+	fs := flag.NewFlagSet("fakeindex proxy", flag.ContinueOnError)
+	f := &proxyFlags{routes: &multi{}}
+	f.addr = fs.String("addr", "127.0.0.1:8082", "`host:port` of the HTTP proxy (HTTPS_PROXY); only publish it on loopback, it answers for PyPI's hostnames")
+	f.tlsAddr = fs.String("tls-addr", "", "`host:port` for direct HTTPS to the emulated hostnames (e.g. 0.0.0.0:443 behind network aliases); empty: none")
+	f.caDir = fs.String("ca-dir", "fakepypi-ca", "CA `dir` (ca.pem, ca-key.pem), created if empty")
+	f.indexURL = fs.String("index", "", "`URL` of the fakeindex answering pypi.org, upload.pypi.org and files.pythonhosted.org (e.g. http://fakeindex:8080)")
+	f.testURL = fs.String("test-index", "", "`URL` of a second fakeindex (audience testpypi) answering test.pypi.org; empty: not emulated")
+	f.issuerURL = fs.String("issuer", "", "`URL` of the fakeissuer answering token.actions.githubusercontent.com; empty: not emulated")
+	f.quiet = fs.Bool("quiet", false, "log only refusals and failures")
+	fs.Var(f.routes, "route", "`host=URL`: also emulate host with the server at URL (repeatable)")
+	return fs, f
 }
 
 // proxyFront adds two direct (origin-form) routes to the proxy port, which

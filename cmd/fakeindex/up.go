@@ -45,45 +45,28 @@ or SIGTERM. Typical use, in one shell:
   twine upload dist/*
 
 The index keeps projects and uploads in memory: every start begins from the
-configuration. The data directory keeps the CA, so a bundle given to clients or
-baked into an image stays valid across restarts. See docs/harness.md.
+configuration, unless --persist keeps them in the data directory. The data
+directory keeps the CA, so a bundle given to clients or baked into an image
+stays valid across restarts. See docs/harness.md.
 
 Flags:
 `
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("fakeindex up", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		addrIndex  = fs.String("addr-index", "127.0.0.1:0", "`host:port` of the index's direct listener (port 0: a free one; FAKEPYPI_INDEX_URL in the env)")
-		addrIssuer = fs.String("addr-issuer", "127.0.0.1:0", "`host:port` of the issuer's direct listener (FAKEPYPI_ISSUER_URL)")
-		addrProxy  = fs.String("addr-proxy", "127.0.0.1:0", "`host:port` of the proxy (HTTPS_PROXY); keep it on loopback. Fix it (e.g. 127.0.0.1:8899) to reuse one env across restarts")
-		data       = fs.String("data", defaultDataDir(), "data `dir`: the CA (ca/ca.pem is the bundle) and the GitHub runner files (runner/)")
-		config     = fs.String("config", "", "index configuration YAML `file` (format: docs/fakeindex.md; default: the demo configuration, examples/demo.yaml)")
-		issuerCfg  = fs.String("issuer-config", "", "fakeissuer configuration YAML `file` (run context, faults, keys; docs/fakeissuer.md)")
-		scheme     = fs.String("scheme", harness.SchemeBoth, "what the direct index and issuer listeners speak: both (TLS and plain HTTP on one port), https or http")
-		noProxy    = fs.Bool("no-proxy", false, "do not start the proxy: the env names the direct index URL (twine then skips trusted publishing; uv and gh-action-pypi-publish need https)")
-		noIssuer   = fs.Bool("no-issuer", false, "do not start the issuer: tokens come from elsewhere, and the env has no CI variables")
-		noTest     = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
-		envFile    = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
-		quiet      = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
-		sets       multi
-	)
-	fs.Var(&sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, upUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs, f := newUpFlags()
+	if err := parseFlags(fs, upUsage, "", args, stdout, stderr); err != nil {
 		return err
 	}
+	// Local names as before the flags moved into upFlags.
+	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme := f.addrIndex, f.addrIssuer, f.addrProxy, f.data, f.config, f.issuerCfg, f.scheme
+	noProxy, noIssuer, noTest, envFile, quiet, sets := f.noProxy, f.noIssuer, f.noTest, f.envFile, f.quiet, *f.sets
 	if fs.NArg() > 0 {
 		return fmt.Errorf("up: unexpected argument %q (see fakeindex up --help)", fs.Arg(0))
 	}
 
 	opts := harness.Options{
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
-		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest,
+		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest, Persist: *f.persist,
 	}
 	if !*quiet {
 		opts.Log = stderr
@@ -133,6 +116,34 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "fakeindex up: shutting down")
 	return h.Close()
+}
+
+// upFlags are the up command's flags, built apart from runUp so that a
+// test can walk them.
+type upFlags struct {
+	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme, envFile *string
+	noProxy, noIssuer, noTest, quiet, persist                                  *bool
+	sets                                                                       *multi
+}
+
+func newUpFlags() (*flag.FlagSet, *upFlags) {
+	fs := flag.NewFlagSet("fakeindex up", flag.ContinueOnError)
+	f := &upFlags{sets: &multi{}}
+	f.addrIndex = fs.String("addr-index", "127.0.0.1:0", "`host:port` of the index's direct listener (port 0: a free one; FAKEPYPI_INDEX_URL in the env)")
+	f.addrIssuer = fs.String("addr-issuer", "127.0.0.1:0", "`host:port` of the issuer's direct listener (FAKEPYPI_ISSUER_URL)")
+	f.addrProxy = fs.String("addr-proxy", "127.0.0.1:0", "`host:port` of the proxy (HTTPS_PROXY); keep it on loopback. Fix it (e.g. 127.0.0.1:8899) to reuse one env across restarts")
+	f.data = fs.String("data", defaultDataDir(), "data `dir`: the CA (ca/ca.pem is the bundle), the GitHub runner files (runner/) and, with --persist, the indexes' state (index/, testpypi/)")
+	f.persist = fs.Bool("persist", false, "keep projects and uploaded files in --data (index/, testpypi/) so they survive a restart; without it each start begins from the configuration")
+	f.config = fs.String("config", "", "index configuration YAML `file` (format: docs/fakeindex.md; default: the demo configuration, examples/demo.yaml)")
+	f.issuerCfg = fs.String("issuer-config", "", "fakeissuer configuration YAML `file` (run context, faults, keys; docs/fakeissuer.md)")
+	f.scheme = fs.String("scheme", harness.SchemeBoth, "what the direct index and issuer listeners speak: both (TLS and plain HTTP on one port), https or http")
+	f.noProxy = fs.Bool("no-proxy", false, "do not start the proxy: the env names the direct index URL (twine then skips trusted publishing; uv and gh-action-pypi-publish need https)")
+	f.noIssuer = fs.Bool("no-issuer", false, "do not start the issuer: tokens come from elsewhere, and the env has no CI variables")
+	f.noTest = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
+	f.envFile = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
+	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
+	fs.Var(f.sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
+	return fs, f
 }
 
 // defaultDataDir is $XDG_DATA_HOME/fakepypi (~/.local/share/fakepypi): out

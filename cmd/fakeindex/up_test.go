@@ -21,8 +21,8 @@ func TestUpHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"-addr-index", "-addr-issuer", "-addr-proxy", "-data", "-config", "-env-file", "-no-proxy", "-no-issuer", "-scheme", "upload.pypi.org", `project "demo"`} {
-		if !strings.Contains(stderr.String(), want) {
+	for _, want := range []string{"-addr-index", "-addr-issuer", "-addr-proxy", "-data", "-config", "-env-file", "-no-proxy", "-no-issuer", "-scheme", "-persist", "upload.pypi.org", `project "demo"`} {
+		if !strings.Contains(stdout.String(), want) { // help is output: stdout
 			t.Errorf("help lacks %q", want)
 		}
 	}
