@@ -6,7 +6,10 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -117,6 +120,42 @@ func TestHelp(t *testing.T) {
 		}
 		if stdout.Len() != 0 || !strings.Contains(stderr.String(), "Usage: fakeindex") {
 			t.Errorf("%v: stdout:\n%s\nstderr:\n%s", args, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestHelpExitStatus builds fakeindex and checks what TestHelp cannot: that
+// main turns help into exit status 0 with the usage on stdout only, and a
+// bad flag into a non-zero status.
+func TestHelpExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "fakeindex")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, c := range commands() {
+		for _, h := range []string{"-h", "--help", "--no-such-flag"} {
+			args := append(append([]string(nil), c.args...), h)
+			cmd := exec.Command(bin, args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Run()
+			code := cmd.ProcessState.ExitCode()
+			if h == "--no-such-flag" {
+				if code == 0 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "Usage: fakeindex") {
+					t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())
+				}
+				continue
+			}
+			if code != 0 || stderr.Len() != 0 || !strings.HasPrefix(stdout.String(), "Usage: fakeindex") {
+				t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout.String(), stderr.String())
+			}
 		}
 	}
 }

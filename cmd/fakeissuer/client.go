@@ -181,8 +181,10 @@ func buildkiteAgent(args []string, stdout, stderr io.Writer) int {
 	fs.Int("lifetime", 0, "accepted for compatibility; the server's lifetime applies")
 	var claims listFlag
 	fs.Var(&claims, "claim", "accepted for compatibility (optional claims)")
-	if err := fs.Parse(args[2:]); err != nil {
-		return 2
+	fs.Usage = func() {}
+	usage := personaUsage(fs, "usage: buildkite-agent oidc request-token [--audience AUD] [--lifetime SECONDS] (fakeissuer persona)", stderr)
+	if code, stop := parseArgs(fs, usage, args[2:], stdout, stderr); stop {
+		return code
 	}
 	tok, err := mintVia("buildkite", *audience, nil)
 	if err != nil {
@@ -205,8 +207,10 @@ func circleCI(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	claimsJSON := fs.String("claims", "", `JSON object of claims, e.g. {"aud": "pypi"}`)
 	fs.Bool("root-issuer", false, "accepted; the token's iss is the configured CircleCI issuer")
-	if err := fs.Parse(args[3:]); err != nil {
-		return 2
+	fs.Usage = func() {}
+	usage := personaUsage(fs, `usage: circleci run oidc get [--claims '{"aud":"AUD"}'] [--root-issuer] (fakeissuer persona)`, stderr)
+	if code, stop := parseArgs(fs, usage, args[3:], stdout, stderr); stop {
+		return code
 	}
 	var audience string
 	var faults []string
@@ -232,4 +236,16 @@ func circleCI(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, tok)
 	return 0
+}
+
+// personaUsage prints a persona's usage line and flags, for parseArgs: on
+// stdout for -h/--help (exit 0, like the serve and env commands), on
+// stderr after a bad flag.
+func personaUsage(fs *flag.FlagSet, line string, stderr io.Writer) func(io.Writer) {
+	return func(w io.Writer) {
+		fmt.Fprintln(w, line)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
 }

@@ -293,3 +293,28 @@ func TestDocsListEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOnStdout: for every command and persona, -h and --help print the
+// usage on stdout, nothing on stderr, and exit 0, as fakeindex does; a bad
+// flag prints it on stderr and exits 2.
+func TestHelpOnStdout(t *testing.T) {
+	for _, cmd := range [][]string{{}, {"serve"}, {"env"}, {"buildkite-agent", "oidc", "request-token"}, {"circleci", "run", "oidc", "get"}} {
+		for _, h := range []string{"-h", "--help", "--no-such-flag"} {
+			args := append(append([]string(nil), cmd...), h)
+			c := exec.Command(binary, args...)
+			var stdout, stderr bytes.Buffer
+			c.Stdout, c.Stderr = &stdout, &stderr
+			err := c.Run()
+			code := c.ProcessState.ExitCode()
+			if h == "--no-such-flag" {
+				if code != 2 || stdout.Len() != 0 || !strings.Contains(strings.ToLower(stderr.String()), "usage") {
+					t.Errorf("%v: exit %d (%v)\nstdout:\n%s\nstderr:\n%s", args, code, err, stdout.String(), stderr.String())
+				}
+				continue
+			}
+			if code != 0 || stderr.Len() != 0 || !strings.Contains(strings.ToLower(stdout.String()), "usage") || !strings.Contains(stdout.String(), "  -") {
+				t.Errorf("%v: exit %d (%v)\nstdout:\n%s\nstderr:\n%s", args, code, err, stdout.String(), stderr.String())
+			}
+		}
+	}
+}
