@@ -16,6 +16,9 @@ import (
 const (
 	KindMint   = "mint"
 	KindUpload = "upload"
+	// KindFault is a fault the harness injected (internal/indexfault):
+	// what the client was made to see instead of PyPI's answer.
+	KindFault = "fault"
 )
 
 // Event is one decision. Details holds kind-specific data (claims that
@@ -25,7 +28,7 @@ type Event struct {
 	Seq     int64     `json:"seq"`
 	Time    time.Time `json:"time"`
 	Kind    string    `json:"kind"`
-	Verdict string    `json:"verdict"` // "ok" or "error"
+	Verdict string    `json:"verdict"` // "ok" or "error"; "injected" for a fault
 	Status  int       `json:"status,omitempty"`
 	Code    string    `json:"code,omitempty"`    // e.g. a mint-token error code
 	Message string    `json:"message,omitempty"` // what the client was told

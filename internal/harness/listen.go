@@ -120,3 +120,7 @@ type peekedConn struct {
 }
 
 func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// NetConn is the connection beneath, as *tls.Conn's NetConn is: the
+// index's reset fault needs the TCP connection to send an RST.
+func (p *peekedConn) NetConn() net.Conn { return p.Conn }

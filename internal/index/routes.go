@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/fakepypi/fakepypi/internal/indexfault"
 	"github.com/fakepypi/fakepypi/internal/pytp"
 	"github.com/fakepypi/fakepypi/internal/trust"
 )
@@ -15,35 +16,41 @@ func (s *Server) routes() http.Handler {
 	// SkipClean: PyPI does not rewrite "//" or "/./" in paths, so neither
 	// may the router (a client must see PyPI's answer, not a redirect).
 	r := mux.NewRouter().SkipClean(true)
+	// fault puts an endpoint's named faults (/_fake/faults, --fault) in
+	// front of its handler; with none set the handler answers untouched.
+	fault := func(endpoint string, h http.HandlerFunc) http.Handler { return s.Faults.Wrap(endpoint, h) }
 
 	// Trusted publishing token exchange (pypi-server.md §1). Wrong
 	// methods get 405 with Allow, as warehouse's require_methods does.
-	r.Path("/_/oidc/audience").HandlerFunc(trust.RequireMethod(http.MethodGet, s.Exchange.HandleAudience))
-	r.Path("/_/oidc/mint-token").HandlerFunc(trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint))
-	r.Path("/_/oidc/github/mint-token").HandlerFunc(trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint))
+	r.Path("/_/oidc/audience").Handler(fault(indexfault.Audience, trust.RequireMethod(http.MethodGet, s.Exchange.HandleAudience)))
+	r.Path("/_/oidc/mint-token").Handler(fault(indexfault.MintToken, trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint)))
+	r.Path("/_/oidc/github/mint-token").Handler(fault(indexfault.MintToken, trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint)))
 
 	// Upload API (§5): POST /legacy/; POST /legacy gets PyPI's 308.
-	r.Path("/legacy/").Handler(s.Upload)
-	r.Path("/legacy").Methods(http.MethodPost).HandlerFunc(s.Upload.NoSlash)
+	r.Path("/legacy/").Handler(fault(indexfault.Upload, s.Upload.ServeHTTP))
+	r.Path("/legacy").Methods(http.MethodPost).Handler(fault(indexfault.Upload, s.Upload.NoSlash))
+	// The pre-Warehouse upload URL: 410 pointing at /legacy/ for the
+	// upload :actions, 404 otherwise (§5.1).
+	r.Path("/pypi").Handler(fault(indexfault.Upload, s.Upload.Moved(forkliftDomain(s.Tokens.Location))))
 
 	// Read APIs (§6), GET and HEAD. PyPI redirects a name that is not
 	// normalized, and a path without its final slash, with a 301.
 	get := []string{http.MethodGet, http.MethodHead}
-	r.Path("/simple/").Methods(get...).HandlerFunc(s.Read.SimpleIndex)
-	r.Path("/simple").Methods(get...).HandlerFunc(s.Read.AppendSlash)
-	r.Path("/simple/{name}/").Methods(get...).HandlerFunc(s.Read.SimpleDetail)
-	r.Path("/simple/{name}").Methods(get...).HandlerFunc(s.Read.AppendSlash)
-	r.Path("/pypi/{name}/json").Methods(get...).HandlerFunc(s.Read.ProjectJSON)
-	r.Path("/pypi/{name}/json/").Methods(get...).HandlerFunc(s.Read.ProjectJSON)
-	r.Path("/pypi/{name}/{version}/json").Methods(get...).HandlerFunc(s.Read.ReleaseJSON)
-	r.Path("/pypi/{name}/{version}/json/").Methods(get...).HandlerFunc(s.Read.ReleaseJSON)
+	r.Path("/simple/").Methods(get...).Handler(fault(indexfault.Simple, s.Read.SimpleIndex))
+	r.Path("/simple").Methods(get...).Handler(fault(indexfault.Simple, s.Read.AppendSlash))
+	r.Path("/simple/{name}/").Methods(get...).Handler(fault(indexfault.Simple, s.Read.SimpleDetail))
+	r.Path("/simple/{name}").Methods(get...).Handler(fault(indexfault.Simple, s.Read.AppendSlash))
+	r.Path("/pypi/{name}/json").Methods(get...).Handler(fault(indexfault.JSON, s.Read.ProjectJSON))
+	r.Path("/pypi/{name}/json/").Methods(get...).Handler(fault(indexfault.JSON, s.Read.ProjectJSON))
+	r.Path("/pypi/{name}/{version}/json").Methods(get...).Handler(fault(indexfault.JSON, s.Read.ReleaseJSON))
+	r.Path("/pypi/{name}/{version}/json/").Methods(get...).Handler(fault(indexfault.JSON, s.Read.ReleaseJSON))
 	// Files as files.pythonhosted.org serves them (and <file>.metadata, PEP 658).
-	r.Path("/packages/{path:.+}").Methods(get...).HandlerFunc(s.Read.File)
-	r.Path("/integrity/{name}/{version}/{filename}/provenance").Methods(get...).HandlerFunc(s.Read.Provenance)
+	r.Path("/packages/{path:.+}").Methods(get...).Handler(fault(indexfault.Files, s.Read.File))
+	r.Path("/integrity/{name}/{version}/{filename}/provenance").Methods(get...).Handler(fault(indexfault.Integrity, s.Read.Provenance))
 
 	// PEP 807 trusted-publishing discovery, keyed by the upload path: the
 	// endpoints above, named on the host the client asked.
-	r.PathPrefix(pytp.Prefix).Handler(pytp.Handler(pytp.PyPI))
+	r.PathPrefix(pytp.Prefix).Handler(fault(indexfault.Discovery, pytp.Handler(pytp.PyPI).ServeHTTP))
 
 	// Harness control plane (JSON; not part of PyPI).
 	f := r.PathPrefix("/_fake/").Subrouter()
@@ -75,6 +82,10 @@ func (s *Server) routes() http.Handler {
 	f.Path("/tokens").Methods(http.MethodPost).HandlerFunc(s.fakeTokensAdd)
 	f.Path("/tokens/{name}").Methods(http.MethodDelete).HandlerFunc(s.fakeTokensRemove)
 	f.Path("/jwks-cache").Methods(http.MethodDelete).HandlerFunc(s.fakeForgetKeys)
+	f.Path("/faults").Methods(http.MethodGet).HandlerFunc(s.fakeFaultsGet)
+	f.Path("/faults").Methods(http.MethodPost).HandlerFunc(s.fakeFaultsQueue)
+	f.Path("/faults").Methods(http.MethodPut).HandlerFunc(s.fakeFaultsSet)
+	f.Path("/faults").Methods(http.MethodDelete).HandlerFunc(s.fakeFaultsClear)
 	// Yank, unyank, delete (file, release) and seed; DELETE /projects/{name}
 	// above is the index's own, which drops the files too.
 	f.Path("/seed").Methods(http.MethodPost).HandlerFunc(s.Read.ControlSeed)

@@ -23,6 +23,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/indexfault"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 	"github.com/fakepypi/fakepypi/internal/readapi"
@@ -71,6 +72,9 @@ type Server struct {
 	Blobs      blobstore.Store
 	Upload     *upload.Handler  // POST /legacy/ (§5)
 	Read       *readapi.Handler // simple, JSON, files, integrity (§6)
+	// Faults are the index's named faults (/_fake/faults, --fault):
+	// PyPI endpoints answering 5xx, non-JSON, late, or not at all.
+	Faults *indexfault.Set
 
 	users    *userDir
 	projects *projectDir
@@ -104,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.Events = events.New(0)
 	s.Events.Subscribe(s.logEvent)
+	s.Faults = indexfault.New(s.Events, s.clock)
 	s.Flags = adminflag.New()
 	s.Issuers = oidc.NewRegistry()
 	s.Keys = oidc.NewKeyCache(s.clock, cfg.HTTPClient)
@@ -287,6 +292,7 @@ func (s *Server) Close() error {
 	if s.http == nil {
 		return nil
 	}
+	s.Faults.Clear() // a delay fault must not hold Shutdown up
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
