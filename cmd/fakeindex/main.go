@@ -30,6 +30,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/indexfault"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 )
 
@@ -121,6 +122,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := setFaults(srv, *f.faults); err != nil {
+		return err
+	}
 	if err := srv.Listen(*addr); err != nil {
 		return err
 	}
@@ -159,12 +163,12 @@ type serveFlags struct {
 	fs                                                    *flag.FlagSet
 	addr, config, audience, domain, data, tlsCert, tlsKey *string
 	memory, quiet                                         *bool
-	discovery, flags                                      *multi
+	discovery, flags, faults                              *multi
 }
 
 func newServeFlags() *serveFlags {
 	fs := flag.NewFlagSet("fakeindex", flag.ContinueOnError)
-	f := &serveFlags{fs: fs, discovery: &multi{}, flags: &multi{}}
+	f := &serveFlags{fs: fs, discovery: &multi{}, flags: &multi{}, faults: &multi{}}
 	f.addr = fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free one (the URL is printed on one line when ready)")
 	f.config = fs.String("config", "", "YAML `file` declaring users, projects, publishers, pending publishers, tokens, issuers, audience and flags (see docs/fakeindex.md)")
 	f.audience = fs.String("audience", "", "`aud` OIDC tokens must carry (default from --config, else \"pypi\"; TestPyPI uses \"testpypi\")")
@@ -176,6 +180,8 @@ func newServeFlags() *serveFlags {
 	f.quiet = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
 	fs.Var(f.discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
 	fs.Var(f.flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
+	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make a PyPI endpoint misbehave on every request, e.g. upload=status:503 or mint-token=delay:6s; endpoints "+
+		"audience, mint-token, upload, simple, json, files, integrity, discovery (default any); faults status:CODE, non-json, no-value, delay:DURATION, reset (repeatable; docs/fakeindex.md, \"Faults\")")
 	return f
 }
 
@@ -205,4 +211,27 @@ func printUsage(w io.Writer, fs *flag.FlagSet, head, tail string) {
 	fs.PrintDefaults()
 	fs.SetOutput(out)
 	io.WriteString(w, tail)
+}
+
+// setFaults makes each --fault sticky; several for one endpoint add up
+// (delay:6s and status:504 make a slow 504).
+func setFaults(srv *index.Server, specs []string) error {
+	byEndpoint := map[string][]indexfault.Fault{}
+	var order []string
+	for _, spec := range specs {
+		r, err := indexfault.ParseRule(spec)
+		if err != nil {
+			return fmt.Errorf("--fault %q: %v", spec, err)
+		}
+		if _, ok := byEndpoint[r.Endpoint]; !ok {
+			order = append(order, r.Endpoint)
+		}
+		byEndpoint[r.Endpoint] = append(byEndpoint[r.Endpoint], r.Faults...)
+	}
+	for _, ep := range order {
+		if err := srv.Faults.SetSticky(ep, byEndpoint[ep]...); err != nil {
+			return fmt.Errorf("--fault: %v", err)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fakepypi/fakepypi/internal/index"
+)
+
+func TestFaultFlagSetsStickyFaults(t *testing.T) {
+	srv, err := index.New(index.Config{Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two flags for one endpoint add up; another endpoint keeps its own.
+	if err := setFaults(srv, []string{"mint-token=delay:6s", "mint-token=status:504", "status:502"}); err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Faults.State()
+	var got []string
+	for _, r := range st.Sticky {
+		got = append(got, r.String())
+	}
+	if strings.Join(got, " ") != "any=status:502 mint-token=delay:6s,status:504" || len(st.Queued) != 0 {
+		t.Fatalf("sticky faults %v, queued %v", got, st.Queued)
+	}
+}
+
+func TestFaultFlagRefusals(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fault", "upload=bogus"}, `--fault "upload=bogus": unknown index fault "bogus"`},
+		{[]string{"--fault", "legacy=status:500"}, `unknown endpoint "legacy"`},
+		{[]string{"--fault", "upload=reset", "--fault", "upload=status:500"}, "at most one of status, non-json, no-value and reset"},
+	} {
+		args := append([]string{"--memory", "--quiet", "--addr", "127.0.0.1:0"}, c.args...)
+		// A flag that was wrongly accepted serves until the timeout, then
+		// returns nil: a failure, not a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := run(ctx, args, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+}
