@@ -20,19 +20,20 @@ import (
 // fails the scenario with its usage when misused, whatever the `!` prefix:
 // only the outcome it checks can be negated.
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"ci":       cmdCI,
-	"fault":    cmdFault,
-	"oidc":     cmdOIDC,
-	"exchange": cmdExchange,
-	"mint":     cmdMint,
-	"dist":     cmdDist,
-	"upload":   cmdUpload,
-	"events":   cmdEvents,
-	"clock":    cmdClock,
-	"flag":     cmdFlag,
-	"http":     cmdHTTP,
-	"require":  cmdRequire,
-	"apitoken": cmdAPIToken,
+	"ci":         cmdCI,
+	"fault":      cmdFault,
+	"indexfault": cmdIndexFault,
+	"oidc":       cmdOIDC,
+	"exchange":   cmdExchange,
+	"mint":       cmdMint,
+	"dist":       cmdDist,
+	"upload":     cmdUpload,
+	"events":     cmdEvents,
+	"clock":      cmdClock,
+	"flag":       cmdFlag,
+	"http":       cmdHTTP,
+	"require":    cmdRequire,
+	"apitoken":   cmdAPIToken,
 }
 
 // apitoken NAME
@@ -128,6 +129,44 @@ func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	ts.Check(h.SetFaults(fs.Args()...))
+}
+
+// indexfault [-once | -count N] [-endpoint E] [FAULT...]
+//
+// Makes the fake PyPI misbehave (fakeindex.md, "Faults"): FAULTs are
+// status:CODE, non-json, no-value, delay:DURATION and reset, for endpoint
+// E (audience, mint-token, upload, simple, json, files, integrity,
+// discovery; default any). Sticky by default (replacing E's sticky
+// faults), or only for the next request to E with -once, the next N with
+// -count N. No FAULT clears every index fault. It goes through
+// /_fake/faults, as a script without the custom commands would.
+func cmdIndexFault(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "indexfault [-once | -count N] [-endpoint E] [FAULT...]"
+	noNeg(ts, neg, usage)
+	fs := flag.NewFlagSet("indexfault", flag.ContinueOnError)
+	once := fs.Bool("once", false, "")
+	count := fs.Int("count", 0, "")
+	endpoint := fs.String("endpoint", "", "")
+	parse(ts, fs, args, usage)
+	if *once && *count != 0 {
+		ts.Fatalf("usage: %s: -once or -count, not both", usage)
+	}
+	method := "PUT"
+	if *once || *count != 0 {
+		method = "POST"
+	}
+	body, err := json.Marshal(map[string]any{"faults": append([]string{}, fs.Args()...), "endpoint": *endpoint, "count": *count})
+	ts.Check(err)
+	if fs.NArg() == 0 {
+		if *once || *count != 0 || *endpoint != "" {
+			ts.Fatalf("usage: %s: no FAULT clears them all", usage)
+		}
+		method, body = "DELETE", nil
+	}
+	status, out := do(ts, method, "/_fake/faults", string(body))
+	if status != 200 {
+		ts.Fatalf("indexfault: %d %s", status, out)
+	}
 }
 
 // oidc [-kind KIND] [-aud AUDIENCE]
