@@ -39,6 +39,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/harness"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/internal/indexfault"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/readapi"
 )
@@ -281,6 +282,44 @@ func (h *Harness) QueueFaults(names ...string) error {
 	}
 	h.h.Issuer().QueueFaults(f...)
 	return nil
+}
+
+// SetIndexFaults makes the fake PyPI's endpoint ("audience",
+// "mint-token", "upload", "simple", "json", "files", "integrity",
+// "discovery", or "any") misbehave on every request: faults are
+// "status:503", "non-json", "no-value", "delay:6s", "reset"
+// (docs/fakeindex.md, "Faults"). No faults removes that endpoint's.
+func (h *Harness) SetIndexFaults(endpoint string, faults ...string) error {
+	r, err := indexRule(endpoint, faults)
+	if err != nil {
+		return err
+	}
+	return h.h.Index().Faults.SetSticky(r.Endpoint, r.Faults...)
+}
+
+// QueueIndexFaults applies faults to the next count requests to endpoint
+// only (count < 1 means 1).
+func (h *Harness) QueueIndexFaults(endpoint string, count int, faults ...string) error {
+	r, err := indexRule(endpoint, faults)
+	if err != nil {
+		return err
+	}
+	return h.h.Index().Faults.Queue(r.Endpoint, count, r.Faults...)
+}
+
+// ClearIndexFaults removes every index fault, sticky or queued.
+func (h *Harness) ClearIndexFaults() { h.h.Index().Faults.Clear() }
+
+func indexRule(endpoint string, names []string) (indexfault.Rule, error) {
+	r := indexfault.Rule{Endpoint: endpoint}
+	for _, n := range names {
+		f, err := indexfault.ParseFault(n)
+		if err != nil {
+			return r, err
+		}
+		r.Faults = append(r.Faults, f)
+	}
+	return r, r.Validate()
 }
 
 // OIDCToken is what a CI job of kind ("github", "gitlab", "google",
