@@ -4,6 +4,10 @@ import (
 	"context"
 	"io"
 	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +52,49 @@ func TestFaultFlagRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error saying %q", c.args, err, c.want)
 		}
+	}
+}
+
+// fakeindex up --fault makes PyPI's index faulty before the env file
+// (the clients' cue) exists; a bad one stops up with the parse error.
+func TestUpFaultFlag(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"up", "--data", filepath.Join(dir, "data"), "--no-proxy", "--no-testpypi", "--quiet"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := run(ctx, append(base, "--fault", "upload=bogus"), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `unknown index fault "bogus"`) {
+		t.Fatalf("bad --fault: %v", err)
+	}
+
+	envFile := filepath.Join(dir, "job.env")
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(base, "--env-file", envFile, "--fault", "audience=status:503"), io.Discard, io.Discard)
+	}()
+	var env []byte
+	for env == nil {
+		select {
+		case err := <-done:
+			t.Fatalf("up exited: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		env, _ = os.ReadFile(envFile)
+	}
+	m := regexp.MustCompile(`FAKEPYPI_INDEX_URL='?https?://([^'\s]+)`).FindSubmatch(env)
+	if m == nil {
+		t.Fatalf("no FAKEPYPI_INDEX_URL in\n%s", env)
+	}
+	// The direct listener speaks plain HTTP too (--scheme both).
+	resp, err := http.Get("http://" + string(m[1]) + "/_/oidc/audience")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("audience under --fault audience=status:503: %s", resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("up: %v", err)
 	}
 }

@@ -100,6 +100,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer h.Close()
+	// Before the env file exists: no client may see the index without them.
+	if err := setFaults(h.Index(), *f.faults); err != nil {
+		return err
+	}
 	if *envFile != "" {
 		if err := h.WriteEnvFile(*envFile); err != nil {
 			return err
@@ -123,12 +127,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type upFlags struct {
 	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme, envFile *string
 	noProxy, noIssuer, noTest, quiet, persist                                  *bool
-	sets                                                                       *multi
+	sets, faults                                                               *multi
 }
 
 func newUpFlags() (*flag.FlagSet, *upFlags) {
 	fs := flag.NewFlagSet("fakeindex up", flag.ContinueOnError)
-	f := &upFlags{sets: &multi{}}
+	f := &upFlags{sets: &multi{}, faults: &multi{}}
 	f.addrIndex = fs.String("addr-index", "127.0.0.1:0", "`host:port` of the index's direct listener (port 0: a free one; FAKEPYPI_INDEX_URL in the env)")
 	f.addrIssuer = fs.String("addr-issuer", "127.0.0.1:0", "`host:port` of the issuer's direct listener (FAKEPYPI_ISSUER_URL)")
 	f.addrProxy = fs.String("addr-proxy", "127.0.0.1:0", "`host:port` of the proxy (HTTPS_PROXY); keep it on loopback. Fix it (e.g. 127.0.0.1:8899) to reuse one env across restarts")
@@ -142,6 +146,7 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.noTest = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
 	f.envFile = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
 	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
+	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make PyPI's index (not TestPyPI's) misbehave on every request, e.g. upload=status:503 (repeatable; docs/fakeindex.md, \"Faults\")")
 	fs.Var(f.sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
 	return fs, f
 }
