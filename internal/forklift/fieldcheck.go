@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/fakepypi/fakepypi/internal/forklift/spdx"
 )
 
 //go:embed data/trove-classifiers.txt
@@ -264,59 +266,15 @@ func validateEmail(addr string) string {
 	return ""
 }
 
-var licenseTokenRe = regexp.MustCompile(`\(|\)|[^\s()]+`)
-var licenseIDRe = regexp.MustCompile(`^(?:[A-Za-z0-9.\-]+\+?|(?i:licenseref-)[A-Za-z0-9.\-]+)$`)
-
-// canonicalizeLicenseExpression checks an SPDX license expression's syntax
-// (packaging.licenses.canonicalize_license_expression) and uppercases its
-// operators. Unlike packaging it has no copy of the SPDX license list, so
-// it neither rejects unknown identifiers nor fixes their case.
+// canonicalizeLicenseExpression is packaging 26.2's
+// canonicalize_license_expression (packaging/licenses/__init__.py), which
+// packaging.metadata's _process_license_expression runs on the
+// license_expression field: false for any expression it refuses, whatever
+// the reason (PyPI reports them all as "'<v>' is invalid for
+// 'license-expression'"). The one input that crashes packaging instead
+// (spdx.Error.Crash, a "+"-suffixed LicenseRef-) is refused the same way
+// here rather than answered with PyPI's 500.
 func canonicalizeLicenseExpression(expr string) (string, bool) {
-	toks := licenseTokenRe.FindAllString(expr, -1)
-	if len(toks) == 0 {
-		return "", false
-	}
-	var out []string
-	depth := 0
-	expectOperand := true
-	afterWith := false
-	for _, t := range toks {
-		up := strings.ToUpper(t)
-		switch {
-		case t == "(":
-			if !expectOperand || afterWith {
-				return "", false
-			}
-			depth++
-			out = append(out, t)
-		case t == ")":
-			if expectOperand || depth == 0 {
-				return "", false
-			}
-			depth--
-			out = append(out, t)
-		case up == "AND" || up == "OR" || up == "WITH":
-			if expectOperand {
-				return "", false
-			}
-			afterWith = up == "WITH"
-			expectOperand = true
-			out = append(out, up)
-		default:
-			if !expectOperand || !licenseIDRe.MatchString(t) {
-				return "", false
-			}
-			if strings.HasPrefix(strings.ToLower(t), "licenseref-") {
-				t = "LicenseRef-" + t[len("licenseref-"):]
-			}
-			expectOperand, afterWith = false, false
-			out = append(out, t)
-		}
-	}
-	if expectOperand || depth != 0 {
-		return "", false
-	}
-	s := strings.Join(out, " ")
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "( ", "("), " )", ")")
-	return s, true
+	s, err := spdx.Canonicalize(expr)
+	return s, err == nil
 }

@@ -54,6 +54,15 @@ func TestParseMetadataErrors(t *testing.T) {
 		{"dynamic dynamic", with(baseFields(), "metadata_version", "2.2", "dynamic", "Dynamic"), "Dynamic field 'dynamic' is not a valid dynamic field." + see},
 		{"license and expression", with(baseFields(), "metadata_version", "2.4", "license", "MIT License", "license_expression", "MIT"), "License is deprecated when License-Expression is present. Only License-Expression should be present." + see},
 		{"bad license expression", with(baseFields(), "metadata_version", "2.4", "license_expression", "MIT AND"), "'MIT AND' is invalid for 'license-expression'." + see},
+		{"unknown license id", with(baseFields(), "metadata_version", "2.4", "license_expression", "Use-it-after-midnight"), "'Use-it-after-midnight' is invalid for 'license-expression'." + see},
+		{"unknown license id in or", with(baseFields(), "metadata_version", "2.4", "license_expression", "mit or apache2"), "'mit or apache2' is invalid for 'license-expression'." + see},
+		{"unknown license exception", with(baseFields(), "metadata_version", "2.4", "license_expression", "GPL-2.0-only WITH Foo-exception"), "'GPL-2.0-only WITH Foo-exception' is invalid for 'license-expression'." + see},
+		{"licence as exception", with(baseFields(), "metadata_version", "2.4", "license_expression", "GPL-2.0-only WITH MIT"), "'GPL-2.0-only WITH MIT' is invalid for 'license-expression'." + see},
+		{"bad licenseref", with(baseFields(), "metadata_version", "2.4", "license_expression", "LicenseRef-a_b"), "'LicenseRef-a_b' is invalid for 'license-expression'." + see},
+		{"licenseref plus", with(baseFields(), "metadata_version", "2.4", "license_expression", "LicenseRef-Foo+"), "'LicenseRef-Foo+' is invalid for 'license-expression'." + see},
+		{"documentref", with(baseFields(), "metadata_version", "2.4", "license_expression", "DocumentRef-x:LicenseRef-y"), "'DocumentRef-x:LicenseRef-y' is invalid for 'license-expression'." + see},
+		{"empty parentheses", with(baseFields(), "metadata_version", "2.4", "license_expression", "() OR MIT"), "'() OR MIT' is invalid for 'license-expression'." + see},
+		{"license and lowercase expression", with(baseFields(), "metadata_version", "2.4", "license", "MIT License", "license_expression", "mit"), "License is deprecated when License-Expression is present. Only License-Expression should be present." + see},
 		{"license file parent", with(baseFields(), "metadata_version", "2.4", "license_file", "../LICENSE"), "'../LICENSE' is invalid for 'license-file', parent directory indicators are not allowed." + see},
 		{"license file glob", with(baseFields(), "metadata_version", "2.4", "license_file", "LICENSE*"), "'LICENSE*' is invalid for 'license-file', paths must be resolved." + see},
 		{"license file absolute", with(baseFields(), "metadata_version", "2.4", "license_file", "/LICENSE"), "'/LICENSE' is invalid for 'license-file', paths must be relative." + see},
@@ -131,7 +140,7 @@ func TestParseMetadataAccepts(t *testing.T) {
 		"requires":       {strings.Join(r.RequiresDist, "|"), `requests>=2.0; python_version >= "3.8"|rich[jupyter]`},
 		"dynamic":        {strings.Join(r.Dynamic, "|"), "Requires-Dist|License-File"},
 		"requires_py":    {*r.RequiresPython, "<4,>=3.8"},
-		"license_expr":   {*r.LicenseExpression, "mit OR apache-2.0"},
+		"license_expr":   {*r.LicenseExpression, "MIT OR Apache-2.0"},
 		"normalizedname": {r.NormalizedName, "foo"},
 	}
 	for k, v := range checks {
@@ -181,5 +190,34 @@ func TestIsValidURI(t *testing.T) {
 		if IsValidURI(bad) {
 			t.Errorf("IsValidURI(%q) = true", bad)
 		}
+	}
+}
+
+// TestLicenseExpressionStored: the release keeps packaging's canonical
+// License-Expression (packaging.licenses.canonicalize_license_expression).
+func TestLicenseExpressionStored(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"mit", "MIT"},
+		{"apache-2.0 or mit", "Apache-2.0 OR MIT"},
+		{"( bsd-3-clause AND mit )or  licenseref-Proprietary", "(BSD-3-Clause AND MIT) OR LicenseRef-Proprietary"},
+		{"gpl-2.0-or-later with classpath-exception-2.0", "GPL-2.0-or-later WITH Classpath-exception-2.0"},
+		{"lgpl-2.1+", "LGPL-2.1+"},
+		{"(MIT)", "(MIT)"},
+	}
+	for _, c := range cases {
+		m, err := ParseMetadata(with(baseFields(), "metadata_version", "2.4", "license_expression", c.in))
+		if err != nil {
+			t.Errorf("%q: %v", c.in, err)
+			continue
+		}
+		r := NormalizeRelease(m)
+		if r.LicenseExpression == nil || *r.LicenseExpression != c.want {
+			t.Errorf("%q stored as %v, want %q", c.in, r.LicenseExpression, c.want)
+		}
+	}
+	// A field whose only value is "" is absent, so no expression is checked.
+	m, err := ParseMetadata(with(baseFields(), "metadata_version", "2.4", "license_expression", ""))
+	if err != nil || m.LicenseExpression != nil {
+		t.Errorf("empty license_expression: %v, %v", m, err)
 	}
 }
