@@ -1,0 +1,196 @@
+package readme
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// rstCase is one document; refuse is the detector's expected verdict.
+// undetected marks documents docutils refuses that the detector
+// deliberately lets through (see docs/upload.md).
+type rstCase struct {
+	name       string
+	doc        string
+	refuse     bool
+	undetected bool
+}
+
+var refused = []rstCase{
+	{name: "unknown directive", doc: "Intro\n\n.. foo:: bar\n"},
+	{name: "sphinx toctree", doc: "Title\n=====\n\n.. toctree::\n   :maxdepth: 2\n\n   install\n"},
+	{name: "sphinx versionadded uppercase", doc: ".. VersionAdded:: 1.0\n"},
+	{name: "unknown substitution directive", doc: "A |b| c.\n\n.. |b| foo:: x\n"},
+	{name: "raw html", doc: "Intro\n\n.. raw:: html\n\n   <b>x</b>\n"},
+	{name: "include", doc: "Intro\n\n.. include:: CHANGES.rst\n"},
+	{name: "unknown role", doc: "See :ref:`install` for details.\n"},
+	{name: "sphinx domain role", doc: "Use :py:class:`Foo`.\n"},
+	{name: "unknown role in title", doc: "The :func:`run` call\n====================\n\ntext\n"},
+	{name: "underline too short", doc: "My Project\n=======\n\nText.\n"},
+	{name: "overline too short", doc: "======\nMy Project\n======\n\nText.\n"},
+	{name: "inconsistent title levels", doc: "A\n=\n\nB\n-\n\nC\n~\n\nD\n=\n\nE\n~\n"},
+	{name: "new style not at deepest level", doc: "A\n=\n\nB\n-\n\nC\n=\n\nD\n~\n"},
+	{name: "unexpected indentation", doc: "First line\nsecond line\n    indented\n"},
+	{name: "block quote ends", doc: "Para.\n\n    quoted\nText\n"},
+	{name: "literal block ends", doc: "Example::\n\n    code\nText\n"},
+	{name: "literal block expected at end", doc: "Example::\n"},
+	{name: "literal block expected", doc: "Example::\n\nNot indented.\n"},
+	{name: "definition list ends", doc: "term\n  definition\nnext\n"},
+	{name: "bullet list ends", doc: "- one\n- two\ncontinued\n"},
+	{name: "bullet list lazy continuation", doc: "* item\n  more\nlazy\n"},
+	{name: "explicit markup ends", doc: ".. image:: logo.png\nText\n"},
+	{name: "target ends", doc: "x\n\n.. _home: https://example.org\nText\n"},
+	{name: "duplicate target", doc: "x\n\n.. _docs: https://a.example\n.. _docs: https://b.example\n"},
+	{name: "emphasis without end", doc: "Pass *args and **kwargs through.\n"},
+	{name: "strong without end", doc: "This is **bold.\n"},
+	{name: "literal without end", doc: "Run ``pip install foo to install.\n"},
+	{name: "interpreted without end", doc: "A `phrase that never ends.\n"},
+	{name: "phrase reference without end", doc: "See `the docs <https://example.org>_ here.\n"},
+	{name: "undefined substitution", doc: "Version |release| is out.\n"},
+	{name: "escaped star then unterminated", doc: "a \\* b *c\n"},
+	{name: "empty", doc: "\n\n"},
+	{name: "whitespace", doc: "   \n"},
+	{name: "only a comment", doc: ".. This is a comment\n   spanning lines\n"},
+	{name: "only a title", doc: "My Project\n==========\n"},
+	{name: "tab-indented after paragraph", doc: "line one\nline two\n\tindented\n"},
+}
+
+var accepted = []rstCase{
+	{name: "typical readme (testdata/typical.rst)", doc: typicalReadme},
+	{name: "plain paragraph", doc: "Just some text.\n"},
+	{name: "known roles", doc: "Use :code:`x`, :emphasis:`y`, :sub:`2` and :PEP:`8`.\n"},
+	{name: "custom role", doc: ".. role:: red\n\nThis is :red:`red`.\n"},
+	{name: "role suffix", doc: "This is `x`:strong: text.\n"},
+	{name: "quoted star", doc: "Multiply with '*' or \"*\" or (*) or [*].\n"},
+	{name: "star after letter", doc: "a*b*c and 2*3 = 6\n"},
+	{name: "star before space", doc: "5 * 3 = 15\n"},
+	{name: "escaped star", doc: "Pass \\*args through.\n"},
+	{name: "literal holds stars", doc: "Call ``f(*args)`` now.\n"},
+	{name: "emphasis across lines", doc: "This *spans\nlines* fine.\n"},
+	{name: "short underline is text", doc: "Long title text\n==\n\nmore\n"},
+	{name: "title levels ok", doc: "A\n=\n\nB\n-\n\nC\n~\n\nD\n=\n\nE\n-\n"},
+	{name: "title right after title", doc: "A\n=\nB\n-\ntext\n"},
+	{name: "directives in literal", doc: "Example::\n\n    .. foo::\n    :ref:`x`\n\nDone.\n"},
+	{name: "expanded literal", doc: "Example:\n\n::\n\n    *stars\n\nDone.\n"},
+	{name: "quoted literal", doc: "Example::\n\n> quoted *stars\n> more\n\nDone.\n"},
+	{name: "comment with star", doc: "Text.\n\n.. a *comment\n   .. foo::\n"},
+	{name: "substitution defined", doc: "Version |release| is out.\n\n.. |release| replace:: 1.0\n"},
+	{name: "duplicate target same uri", doc: "x\n\n.. _a: https://a.example\n.. _a: https://a.example\n"},
+	{name: "consecutive explicit", doc: ".. _a: https://a.example\n.. _b: https://b.example\n.. note:: x\n"},
+	{name: "definition lists", doc: "term\n  def\nterm2\n  def2\n\nafter\n"},
+	{name: "field list", doc: ":Author: me\n:Version: 1\n\nText.\n"},
+	{name: "anonymous reference", doc: "See `here <https://x.example>`__ and __init__.\n"},
+	{name: "email and url", doc: "Mail me@example.org or https://example.org/*path*.\n"},
+	{name: "bullet then blank", doc: "- a\n- b\n\nText\n"},
+	{name: "doctest", doc: ">>> print(*args)\n1\n\nText.\n"},
+	{name: "math", doc: ".. math::\n\n   a*b\n\nInline :math:`x^2`.\n"},
+	{name: "figure", doc: ".. figure:: a.png\n   :width: 100\n\n   Caption *here*.\n"},
+	{name: "csv table", doc: ".. csv-table:: T\n   :header: a, b\n\n   1, 2\n"},
+	{name: "unicode title", doc: "Ünïcödé\n=======\n\nText.\n"},
+	{name: "wide title", doc: "日本語\n======\n\nText.\n"},
+	{name: "line block", doc: "| line one\n| line two\n\nText.\n"},
+	{name: "transition", doc: "Text.\n\n----\n\nMore.\n"},
+	{name: "footnote", doc: "Text [1]_.\n\n.. [1] Note.\n"},
+	{name: "sourcecode", doc: ".. sourcecode:: bash\n\n   $ pip install *\n"},
+	{name: "title and text", doc: "My Project\n==========\n\nText.\n"},
+}
+
+// undetected documents docutils refuses that the detector lets through.
+var undetected = []rstCase{
+	{name: "unknown directive in note", doc: ".. note::\n\n   .. foo::\n"},
+	{name: "unknown target", doc: "See `missing`_.\n"},
+	{name: "unknown role in list item", doc: "- See :ref:`x`.\n"},
+	{name: "nested section title", doc: "Text.\n\n    Quoted\n    ======\n"},
+	{name: "enumerated list ends", doc: "1. one\n2. two\nnext\n"},
+	{name: "malformed grid table", doc: "+---+---+\n| a | b\n+---+---+\n"},
+}
+
+var typicalReadme = func() string {
+	b, err := os.ReadFile("testdata/typical.rst")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
+
+func allCases() []rstCase {
+	var out []rstCase
+	for _, c := range refused {
+		c.refuse = true
+		out = append(out, c)
+	}
+	out = append(out, accepted...)
+	for _, c := range undetected {
+		c.undetected = true
+		out = append(out, c)
+	}
+	return out
+}
+
+func TestProblem(t *testing.T) {
+	for _, c := range allCases() {
+		got := Problem(c.doc)
+		if (got != "") != c.refuse {
+			t.Errorf("%s: Problem(%q) = %q, want refuse=%v", c.name, c.doc, got, c.refuse)
+		}
+	}
+}
+
+// TestOracle runs every case through readme_renderer's rst.render with
+// Debian's python3-readme-renderer and python3-docutils (skipped when
+// they are missing): every refusal of the detector must be a refusal of
+// docutils, every accepted case must render, and every undetected case
+// must really be refused.
+func TestOracle(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	if err := exec.Command(py, "-c", "import readme_renderer.rst").Run(); err != nil {
+		t.Skip("readme_renderer not importable by /usr/bin/python3 (apt-get install python3-readme-renderer)")
+	}
+	cases := allCases()
+	docs := make([]string, len(cases))
+	for i, c := range cases {
+		docs[i] = c.doc
+	}
+	in, _ := json.Marshal(docs)
+	cmd := exec.Command(py, "testdata/oracle.py")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v\n%s", err, stderr.String())
+	}
+	var res [][2]any
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	agree := 0
+	for i, c := range cases {
+		docutilsRefuses := res[i][0].(bool)
+		warn := strings.TrimSpace(res[i][1].(string))
+		ours := Problem(c.doc)
+		switch {
+		case c.undetected:
+			if !docutilsRefuses {
+				t.Errorf("%s: listed as undetected but readme_renderer renders it", c.name)
+			}
+			if ours != "" {
+				t.Errorf("%s: listed as undetected but the detector refuses it: %s", c.name, ours)
+			}
+		case (ours != "") != docutilsRefuses:
+			t.Errorf("%s: detector %q, readme_renderer refused=%v %q", c.name, ours, docutilsRefuses, warn)
+		default:
+			agree++
+			if ours != "" && !strings.Contains(warn, strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(ours, "WARNING: "), "ERROR: "), "SEVERE: ")) {
+				t.Logf("%s: same verdict, different first message: ours %q, docutils %q", c.name, ours, warn)
+			}
+		}
+	}
+	t.Logf("oracle agreement: %d of %d judged cases, %d undetected cases confirmed refused", agree, len(cases)-len(undetected), len(undetected))
+}
