@@ -271,9 +271,9 @@ func validateEmail(addr string) string {
 // packaging.metadata's _process_license_expression runs on the
 // license_expression field: false for any expression it refuses, whatever
 // the reason (PyPI reports them all as "'<v>' is invalid for
-// 'license-expression'"). The one input that crashes packaging instead
-// (spdx.Error.Crash, a "+"-suffixed LicenseRef-) is refused the same way
-// here rather than answered with PyPI's 500.
+// 'license-expression'"). The inputs that crash packaging instead
+// (spdx.Error.Crash: a "+"-suffixed LicenseRef-, or 200 nested parentheses)
+// are refused the same way here rather than answered with PyPI's 500.
 func canonicalizeLicenseExpression(expr string) (string, bool) {
 	s, err := spdx.Canonicalize(expr)
 	return s, err == nil

@@ -16,7 +16,9 @@
 //     the shape check, so "MIT WITH X WITH Y" and "(MIT) WITH X" pass it;
 //   - only the token right after WITH is looked up as an exception; anything
 //     else, "+"-suffixed or not, must be a listed licence or a LicenseRef-;
-//   - "(" is allowed only first or after AND, OR, WITH or "(", and "()" never;
+//   - "(" is allowed only first or right after AND, OR or WITH, so "((MIT))"
+//     is refused (nested parentheses came later, pypa/packaging#931), and
+//     "()" never is (pypa/packaging#879, in 26.2);
 //   - LicenseRef- spellings are taken per lowercased spelling, the last one
 //     in the expression winning ("LicenseRef-A OR licenseref-a" is stored as
 //     "LicenseRef-a OR LicenseRef-a");
@@ -72,20 +74,23 @@ func IsException(id string) bool { _, ok := exceptions[strings.ToLower(id)]; ret
 // "'<v>' is invalid for 'license-expression'"), but tests and logs can.
 type Error struct {
 	Msg string
-	// Crash marks the one input packaging 26.2 does not refuse cleanly: a
-	// "+"-suffixed LicenseRef- whose bare spelling does not also occur
-	// (e.g. "LicenseRef-Foo+") makes it raise KeyError, which escapes
-	// packaging.metadata's validation (it catches InvalidMetadata only).
-	// Fixed upstream after 26.2 (pypa/packaging#1219).
+	// Crash marks the inputs packaging 26.2 does not refuse cleanly, whose
+	// exception escapes packaging.metadata's validation (it catches
+	// InvalidMetadata only) and so makes PyPI answer 500: a "+"-suffixed
+	// LicenseRef- whose bare spelling does not also occur (KeyError, e.g.
+	// "LicenseRef-Foo+"; fixed after 26.2 by pypa/packaging#1219), and
+	// parentheses nested deeper than maxParenDepth (MemoryError).
 	Crash bool
 }
 
 func (e *Error) Error() string { return e.Msg }
 
-// maxParenDepth is CPython's tokenizer limit (MAXLEVEL): the 201st nested
-// "(" is the SyntaxError "too many nested parentheses", which packaging's
-// compile() check turns into an invalid expression.
-const maxParenDepth = 200
+// maxParenDepth is the deepest parenthesis nesting CPython's compile()
+// accepts in packaging's shape check. One level more overflows the parser
+// stack (measured on CPython 3.11.7: MemoryError at 200 levels, before the
+// tokenizer's 200-level "too many nested parentheses"); MemoryError is not
+// the SyntaxError packaging catches, so such an expression crashes it.
+const maxParenDepth = 199
 
 // Canonicalize returns packaging 26.2's canonical form of a License-Expression
 // (canonicalize_license_expression), or an *Error if packaging refuses it.
@@ -110,9 +115,9 @@ func Canonicalize(raw string) (string, error) {
 	tokens := pySplit(pyLower(padded))
 
 	// Shape check. packaging maps every operand to False and WITH to or,
-	// refuses some parenthesis placements itself, then compile()s the
-	// result; the state machine below accepts exactly the token sequences
-	// that compile as that Python expression.
+	// refuses "(" after anything but nothing, or and and, and ")" right
+	// after "(", then compile()s the result; the state machine below accepts
+	// exactly the token sequences that pass both.
 	var last string
 	expectOperand, depth := true, 0
 	for _, tok := range tokens {
@@ -123,11 +128,11 @@ func Canonicalize(raw string) (string, error) {
 			}
 			expectOperand, last = true, "or"
 		case "(":
-			if last != "" && last != "or" && last != "(" {
+			if last != "" && last != "or" {
 				return "", invalid()
 			}
 			if depth++; depth > maxParenDepth {
-				return "", invalid()
+				return "", &Error{Msg: "MemoryError: Parser stack overflowed", Crash: true}
 			}
 			last = "("
 		case ")":
