@@ -341,7 +341,11 @@ func (d *doc) overline(i int) (int, string) {
 	n := len(d.lines)
 	l := d.lines[i]
 	if d.blank(i + 1) {
-		// A transition (or a short line docutils treats as text).
+		if len(l) < 4 {
+			// Line.blank: too short for a transition, so text (a
+			// lone "::" is an expanded literal block marker).
+			return d.paragraph(i)
+		}
 		return i + 1, ""
 	}
 	if i+2 < n && d.lines[i+1][0] != ' ' && d.lines[i+2] == l && !isLine(d.lines[i+1]) {

@@ -93,6 +93,7 @@ var accepted = []rstCase{
 	{name: "wide title", doc: "日本語\n======\n\nText.\n"},
 	{name: "line block", doc: "| line one\n| line two\n\nText.\n"},
 	{name: "transition", doc: "Text.\n\n----\n\nMore.\n"},
+	{name: "lone :: then quoted literal", doc: "::\n\n.. raw:: html\n"},
 	{name: "footnote", doc: "Text [1]_.\n\n.. [1] Note.\n"},
 	{name: "sourcecode", doc: ".. sourcecode:: bash\n\n   $ pip install *\n"},
 	{name: "title and text", doc: "My Project\n==========\n\nText.\n"},

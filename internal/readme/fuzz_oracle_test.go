@@ -1,0 +1,88 @@
+package readme
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// fragments are pieces of README text, valid and broken, that
+// TestOracleRandom strings together.
+var fragments = []string{
+	"Title", "=====", "-----", "~~~", "==", "Some text with *emphasis* here.", "A *b", "**bold** and ``lit``",
+	"Run ``pip`` or `link <https://x.example>`_.", ":ref:`x`", ":code:`y`", "- item", "* item", "1. item",
+	"  indented", "    code", ".. note::", ".. code-block:: python", ".. foo::", ".. raw:: html", ".. image:: a.png",
+	"   :alt: x", ".. _t: https://a.example", ".. _t: https://b.example", ".. comment", "Example::", "::",
+	"term", "  definition", ":Field: value", ">>> 1 + 1", "| line", "+---+", "| a |", "=====  =====",
+	"a | b", "|sub|", "x_", "`x`_", "\\*escaped", "(*)", "5 * 3", "*", "``", "`", "--option", "----",
+	"日本語テキスト", "«*quoted*»", "Ünïcödé", "\t tabbed", "",
+}
+
+// TestOracleRandom checks the detector's soundness on random documents:
+// whatever it refuses, readme_renderer must refuse.
+func TestOracleRandom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import readme_renderer.rst").Run(); err != nil {
+		t.Skip("readme_renderer not importable by /usr/bin/python3 (apt-get install python3-readme-renderer)")
+	}
+	for seed := int64(1); seed <= 2; seed++ {
+		randomRound(t, py, seed)
+	}
+}
+
+func randomRound(t *testing.T, py string, seed int64) {
+	rng := rand.New(rand.NewSource(seed))
+	const n = 3000
+	docs := make([]string, n)
+	for i := range docs {
+		var lines []string
+		for k := rng.Intn(8) + 1; k > 0; k-- {
+			f := fragments[rng.Intn(len(fragments))]
+			if rng.Intn(3) == 0 {
+				f += " " + fragments[rng.Intn(len(fragments))]
+			}
+			lines = append(lines, f)
+			if rng.Intn(2) == 0 {
+				lines = append(lines, "")
+			}
+		}
+		docs[i] = strings.Join(lines, "\n") + "\n"
+	}
+	in, _ := json.Marshal(docs)
+	cmd := exec.Command(py, "testdata/oracle.py")
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	var res [][2]any
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	refusedBoth, refusedOracleOnly, acceptedBoth, bad := 0, 0, 0, 0
+	for i, doc := range docs {
+		ours := Problem(doc)
+		theirs := res[i][0].(bool)
+		switch {
+		case ours != "" && !theirs:
+			bad++
+			if bad <= 10 {
+				t.Errorf("false refusal %q: %s", doc, ours)
+			}
+		case ours != "":
+			refusedBoth++
+		case theirs:
+			refusedOracleOnly++
+		default:
+			acceptedBoth++
+		}
+	}
+	t.Logf("seed %d, %d random documents: %d refused by both, %d refused by readme_renderer only, %d accepted by both, %d false refusals",
+		seed, n, refusedBoth, refusedOracleOnly, acceptedBoth, bad)
+}
