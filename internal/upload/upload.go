@@ -27,6 +27,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/forklift"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
 	"github.com/fakepypi/fakepypi/internal/pypierr"
+	"github.com/fakepypi/fakepypi/internal/readme"
 )
 
 // Messages of the routing layer (pypi-server.md §5.1, §5.4).
@@ -316,6 +317,14 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	// Step 14: project.name = meta.name; later messages use the new
 	// spelling.
 	name := meta.Name
+	// Step 15: the description must render (legacy.py, readme.render
+	// with use_fallback=False); internal/readme detects the common
+	// reStructuredText failures.
+	if e := readme.Check(meta.Description, meta.DescriptionContentType); e != nil {
+		out := failErr("15 description", e)
+		out.why = "the description fails to render: " + readme.Problem(*meta.Description)
+		return out
+	}
 	// Step 16: the release key.
 	rel := forklift.NormalizeRelease(meta)
 	// Step 17: filename.
