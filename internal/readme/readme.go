@@ -4,7 +4,7 @@
 // Warehouse's forklift/legacy.py renders a non-empty description with
 // warehouse/utils/readme.py render(..., use_fallback=False): text/plain
 // (readme_renderer.txt) always renders; text/markdown (cmarkgfm) renders
-// practically everything; reStructuredText, the default when there is no
+// practically everything, a text of only blanks excepted; reStructuredText, the default when there is no
 // Description-Content-Type, goes through readme_renderer.rst, which runs
 // docutils with halt_level 2: the first system message of level WARNING or
 // above raises SystemMessage and the description is refused.
@@ -45,9 +45,15 @@ func Check(description, contentType *string) *pypierr.Error {
 		if Problem(*description) == "" {
 			return nil
 		}
+	case "text/markdown":
+		// readme_renderer markdown.render returns None when cmarkgfm's
+		// HTML is empty, which it is for a text of only blanks; other
+		// markdown is accepted (see docs/upload.md).
+		if strings.Trim(*description, " \t\r\n") != "" {
+			return nil
+		}
 	default:
-		// text/plain always renders; markdown is not judged (see
-		// docs/upload.md).
+		// text/plain: readme_renderer.txt always renders.
 		return nil
 	}
 	// legacy.py words the message on meta.description_content_type as

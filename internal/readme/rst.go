@@ -31,6 +31,9 @@ func Problem(src string) string {
 	if msg := d.walk(); msg != "" {
 		return msg
 	}
+	if msg := d.unknownTargets(src); msg != "" {
+		return msg
+	}
 	if d.empty() {
 		// rst.render returns None when the HTML fragment is empty and
 		// writes "No content rendered from RST source.": a blank text,
@@ -39,6 +42,44 @@ func Problem(src string) string {
 		return "No content rendered from RST source."
 	}
 	return ""
+}
+
+// unknownTargets reports a named reference whose name appears nowhere
+// else in the text: no explicit target, title (an implicit target),
+// inline target, embedded alias or substitution can define it then.
+// docutils' references.DanglingReferences reports it as 'Unknown target
+// name' (ERROR). Names are compared with everything but letters and
+// digits removed, so any look-alike mention counts as a definition; a
+// text with backslashes (escaped names) is not judged.
+func (d *doc) unknownTargets(src string) string {
+	if len(d.refs) == 0 || strings.Contains(src, "\\") {
+		return ""
+	}
+	all := alnum(src)
+	count := map[string]int{}
+	for _, r := range d.refs {
+		count[alnum(r)]++
+	}
+	for _, r := range d.refs {
+		key := alnum(r)
+		if key == "" {
+			continue
+		}
+		if strings.Count(all, key) == count[key] {
+			return `ERROR: Unknown target name: "` + strings.ToLower(strings.Join(strings.Fields(r), " ")) + `".`
+		}
+	}
+	return ""
+}
+
+func alnum(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 var reComment = regexp.MustCompile(`^\.\.( +[^ _\[|]|$)`)
@@ -116,6 +157,9 @@ type doc struct {
 	hasSubst bool
 	// targets maps normalized explicit target names to their URIs.
 	targets map[string]string
+	// refs are the names of the named references (name_, `name`_)
+	// found at the top level.
+	refs []string
 	// titleStyles and level follow docutils' memo.title_styles and
 	// memo.section_level; levelsUnsure stops the level check once a
 	// top-level construct might have been a title the walk missed.
@@ -292,9 +336,31 @@ func (d *doc) construct(i int) (int, string) {
 			}
 			j++
 		}
-		return j, ""
+		return d.skipLiteral(j), ""
 	}
 	return d.text(i)
+}
+
+// skipLiteral follows a construct skipped unjudged that ended at j: if
+// its last line ends with "::" it may have announced a literal block,
+// indented or quoted, which is skipped as well.
+func (d *doc) skipLiteral(j int) int {
+	if j == 0 || !strings.HasSuffix(d.lines[j-1], "::") {
+		return j
+	}
+	n := len(d.lines)
+	for j < n && d.lines[j] == "" {
+		j++
+	}
+	if j < n && d.lines[j][0] == ' ' {
+		j, _ = d.block(j)
+		return j
+	}
+	for j < n && d.lines[j] != "" {
+		j++
+	}
+	d.levelsUnsure = true
+	return j
 }
 
 // explicit judges the first line of an explicit markup construct.
@@ -363,7 +429,7 @@ func (d *doc) overline(i int) (int, string) {
 		if msg := d.title(string(l[0]) + string(l[0])); msg != "" {
 			return i, msg
 		}
-		if msg := d.inline(title); msg != "" {
+		if msg := d.titleInline(title); msg != "" {
 			return i, msg
 		}
 		return i + 3, ""
@@ -373,7 +439,7 @@ func (d *doc) overline(i int) (int, string) {
 	for j < n && !d.blank(j) {
 		j++
 	}
-	return j, ""
+	return d.skipLiteral(j), ""
 }
 
 // title applies docutils' RSTState.check_subsection to a new title of
@@ -422,7 +488,7 @@ func (d *doc) text(i int) (int, string) {
 		if msg := d.title(u[:1]); msg != "" {
 			return i, msg
 		}
-		if msg := d.inline(l); msg != "" {
+		if msg := d.titleInline(l); msg != "" {
 			return i, msg
 		}
 		return i + 2, ""
@@ -603,6 +669,15 @@ func classify(r rune, set string) class {
 // errUnsure stops the inline scan of one text without a verdict.
 const errUnsure = "?"
 
+// titleInline scans a section title. A reference in a title may name the
+// title itself (its implicit target), so its names are not kept.
+func (d *doc) titleInline(text string) string {
+	n := len(d.refs)
+	msg := d.inline(text)
+	d.refs = d.refs[:n]
+	return msg
+}
+
 // inline runs docutils' Inliner.parse over one paragraph or title text
 // and returns the first start-string without end-string or unknown role.
 func (d *doc) inline(text string) string {
@@ -749,9 +824,41 @@ func (d *doc) inlineScan(s []rune) string {
 			}
 			role = strings.ToLower(m)
 			start, end, name = string(s[i:j+2]), "`", "interpreted text or phrase reference"
+		case c < 0x80 && (unicode.IsLetter(c) || unicode.IsDigit(c)):
+			// The "whole" alternative: a reference name and "_" or
+			// "__" before an end suffix (Inliner.reference).
+			m := reSimplename.FindString(string(s[i:]))
+			j := i + len([]rune(m))
+			if j < n && s[j] >= 0x80 {
+				// docutils' \w goes on; not judged.
+				i = j
+				continue
+			}
+			refend := 0
+			if has(j, "__") {
+				refend = 2
+			} else if has(j, "_") {
+				refend = 1
+			}
+			if refend == 0 {
+				i = j
+				continue
+			}
+			switch after(j + refend) {
+			case clUnsure:
+				return errUnsure
+			case clOther:
+				i = j
+				continue
+			}
+			if refend == 1 {
+				d.refs = append(d.refs, m)
+			}
+			i = j + refend
+			continue
 		default:
-			// Reference names, footnote references and the rest of a
-			// word: nothing this scan judges.
+			// Footnote references and the rest: nothing this scan
+			// judges.
 			i++
 			continue
 		}
@@ -776,6 +883,11 @@ func (d *doc) inlineScan(s []rune) string {
 		}
 		if name == "substitution_reference" && !d.hasSubst {
 			return `ERROR: Undefined substitution referenced: "` + string(s[j:k]) + `".`
+		}
+		if name == "interpreted text or phrase reference" && role == "" && e == k+2 && s[k+1] == '_' && s[k-1] != '>' {
+			// `name`_: a named hyperlink reference without an
+			// embedded URI or alias.
+			d.refs = append(d.refs, string(s[j:k]))
 		}
 		i = e
 	}

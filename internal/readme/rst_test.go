@@ -49,6 +49,9 @@ var refused = []rstCase{
 	{name: "literal without end", doc: "Run ``pip install foo to install.\n"},
 	{name: "interpreted without end", doc: "A `phrase that never ends.\n"},
 	{name: "phrase reference without end", doc: "See `the docs <https://example.org>_ here.\n"},
+	{name: "unknown target", doc: "See `missing`_.\n"},
+	{name: "unknown target, simple reference", doc: "See the_docs_ for more.\n"},
+	{name: "unknown target, python name", doc: "Set my_var_ to 1.\n"},
 	{name: "undefined substitution", doc: "Version |release| is out.\n"},
 	{name: "escaped star then unterminated", doc: "a \\* b *c\n"},
 	{name: "empty", doc: "\n\n"},
@@ -96,13 +99,19 @@ var accepted = []rstCase{
 	{name: "lone :: then quoted literal", doc: "::\n\n.. raw:: html\n"},
 	{name: "footnote", doc: "Text [1]_.\n\n.. [1] Note.\n"},
 	{name: "sourcecode", doc: ".. sourcecode:: bash\n\n   $ pip install *\n"},
+	{name: "reference to a title", doc: "Install\n=======\n\nSee Install_ and `install`_.\n"},
+	{name: "reference to a target", doc: "See docs_ and `The Docs`_.\n\n.. _docs: https://a.example\n.. _the docs: https://b.example\n"},
+	{name: "reference to an inline target", doc: "A _`spot` here; see spot_.\n"},
+	{name: "reference by embedded alias", doc: "See `Docs <https://a.example>`_ and Docs_.\n"},
+	{name: "anonymous reference not judged", doc: "See `here`__.\n\n__ https://a.example\n"},
+	{name: "reference in a title", doc: "`x`_\n----\n\ntext\n"},
+	{name: "role paragraph announcing a quoted literal", doc: ":code:`y`\n::\n\n|sub|\n"},
 	{name: "title and text", doc: "My Project\n==========\n\nText.\n"},
 }
 
 // undetected documents docutils refuses that the detector lets through.
 var undetected = []rstCase{
 	{name: "unknown directive in note", doc: ".. note::\n\n   .. foo::\n"},
-	{name: "unknown target", doc: "See `missing`_.\n"},
 	{name: "unknown role in list item", doc: "- See :ref:`x`.\n"},
 	{name: "nested section title", doc: "Text.\n\n    Quoted\n    ======\n"},
 	{name: "enumerated list ends", doc: "1. one\n2. two\nnext\n"},
