@@ -94,3 +94,38 @@ func randomRound(t *testing.T, py string, seed int64) {
 	t.Logf("seed %d, %d random documents: %d refused by both, %d refused by readme_renderer only, %d accepted by both, %d false refusals",
 		seed, n, refusedBoth, refusedOracleOnly, acceptedBoth, bad)
 }
+
+// TestOracleInstalled judges the reStructuredText long descriptions of
+// the distributions installed for /usr/bin/python3, real READMEs, and
+// compares with readme_renderer's verdict: no false refusal allowed.
+func TestOracleInstalled(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import readme_renderer.rst").Run(); err != nil {
+		t.Skip("readme_renderer not importable by /usr/bin/python3 (apt-get install python3-readme-renderer)")
+	}
+	out, err := exec.Command(py, "testdata/installed.py").Output()
+	if err != nil {
+		t.Fatalf("installed.py: %v", err)
+	}
+	var res [][4]any
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	both, oracleOnly, accepted := 0, 0, 0
+	for _, r := range res {
+		name, doc, theirs := r[0].(string), r[1].(string), r[2].(bool)
+		ours := Problem(doc)
+		switch {
+		case ours != "" && !theirs:
+			t.Errorf("false refusal of %s's description: %s", name, ours)
+		case ours != "":
+			both++
+		case theirs:
+			oracleOnly++
+			t.Logf("%s: refused by readme_renderer only: %s", name, strings.TrimSpace(r[3].(string)))
+		default:
+			accepted++
+		}
+	}
+	t.Logf("%d installed descriptions: %d refused by both, %d by readme_renderer only, %d accepted by both", len(res), both, oracleOnly, accepted)
+}

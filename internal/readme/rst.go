@@ -323,7 +323,9 @@ func (d *doc) construct(i int) (int, string) {
 		}
 		d.levelsUnsure = true
 		return n, ""
-	case isLine(l):
+	case isLine(l) && !reLineBlock.MatchString(l):
+		// (A lone "|" is a line block: Body.patterns tries
+		// line_block before line.)
 		return d.overline(i)
 	case bodyConstruct(l):
 		// Enumerated, field and option lists, doctests, line blocks,
@@ -734,6 +736,12 @@ func (d *doc) inlineScan(s []rune) string {
 				return -1, 0, errUnsure
 			}
 			e := k + len(end)
+			if end == "|" {
+				// Inliner.patterns.substitution_ref: \|_{0,2}.
+				for m := 0; m < 2 && e < n && s[e] == '_'; m++ {
+					e++
+				}
+			}
 			if interpreted {
 				// Optional role suffix, then optional _ or __.
 				if e < n && s[e] == ':' {

@@ -106,6 +106,8 @@ var accepted = []rstCase{
 	{name: "anonymous reference not judged", doc: "See `here`__.\n\n__ https://a.example\n"},
 	{name: "reference in a title", doc: "`x`_\n----\n\ntext\n"},
 	{name: "role paragraph announcing a quoted literal", doc: ":code:`y`\n::\n\n|sub|\n"},
+	{name: "lone line block", doc: "Text.\n\n|\n\nMore.\n"},
+	{name: "substitution reference with link", doc: "Use the |twine check|_ command.\n\n.. |twine check| replace:: ``twine check``\n.. _twine check: https://a.example\n"},
 	{name: "title and text", doc: "My Project\n==========\n\nText.\n"},
 }
 
