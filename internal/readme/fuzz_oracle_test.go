@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fragments are pieces of README text, valid and broken, that
@@ -128,4 +129,55 @@ func TestOracleInstalled(t *testing.T) {
 		}
 	}
 	t.Logf("%d installed descriptions: %d refused by both, %d by readme_renderer only, %d accepted by both", len(res), both, oracleOnly, accepted)
+}
+
+// TestOracleFiles judges the files listed one a line in the file named by
+// README_ORACLE_FILES (for instance every *.rst on a machine) against
+// readme_renderer: no false refusal allowed. Skipped without it.
+func TestOracleFiles(t *testing.T) {
+	list := os.Getenv("README_ORACLE_FILES")
+	if list == "" {
+		t.Skip("README_ORACLE_FILES not set")
+	}
+	py := "/usr/bin/python3"
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, docs []string
+	for _, name := range strings.Fields(string(b)) {
+		data, err := os.ReadFile(name)
+		if err != nil || len(data) > 200000 || !utf8.Valid(data) {
+			continue
+		}
+		names = append(names, name)
+		docs = append(docs, string(data))
+	}
+	in, _ := json.Marshal(docs)
+	cmd := exec.Command(py, "testdata/oracle.py")
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	var res [][2]any
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	both, oracleOnly, accepted := 0, 0, 0
+	for i, doc := range docs {
+		ours := Problem(doc)
+		theirs := res[i][0].(bool)
+		switch {
+		case ours != "" && !theirs:
+			t.Errorf("false refusal of %s: %s", names[i], ours)
+		case ours != "":
+			both++
+		case theirs:
+			oracleOnly++
+		default:
+			accepted++
+		}
+	}
+	t.Logf("%d files: %d refused by both, %d by readme_renderer only, %d accepted by both", len(docs), both, oracleOnly, accepted)
 }
