@@ -23,6 +23,8 @@ var fragments = []string{
 	"a | b", "|sub|", "x_", "`x`_", "\\*escaped", "(*)", "5 * 3", "*", "``", "`", "--option", "----",
 	"日本語テキスト", "«*quoted*»", "Ünïcödé", "\t tabbed", "",
 	"`missing`_", "word_", "Install_", "_`spot`", "spot_", "`Docs <https://a.example>`_", "Docs_", "Install", "my_var_ = 1",
+	"- item ::", "  - sub", "   text::", ".. note:: text", "     deeper", "  :ref:`y`", "  *open", "|",
+	"|twine check|_", ".. |twine check| replace:: x", "`GObject", "<https://x.example>`__", "::", "| a |",
 }
 
 // TestOracleRandom checks the detector's soundness on random documents:

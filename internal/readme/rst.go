@@ -302,6 +302,20 @@ func (d *doc) construct(i int) (int, string) {
 			return i, msg
 		}
 		end, unblank := d.block(i + 1)
+		if m := reDirective.FindStringSubmatch(l); m != nil && admonitions[strings.ToLower(m[1])] && strings.HasSuffix(l, "::") {
+			// An admonition's content is body text; options come
+			// first, up to the first blank line.
+			body := d.lines[i+1 : end]
+			k := 0
+			for k < len(body) && body[k] != "" && strings.HasPrefix(strings.TrimLeft(body[k], " "), ":") {
+				k++
+			}
+			if k == 0 || k == len(body) || body[k] == "" {
+				if msg := d.nested("", body[k:], -1); msg != "" {
+					return i, msg
+				}
+			}
+		}
 		// Explicit.explicit_markup: the next explicit construct may
 		// follow directly; anything else is an unindent warning.
 		if unblank && !reExplicit.MatchString(d.lines[end]) && !reAnonymous.MatchString(d.lines[end]) {
@@ -310,6 +324,16 @@ func (d *doc) construct(i int) (int, string) {
 		return end, ""
 	case reBullet.MatchString(l):
 		end, unblank := d.block(i + 1)
+		// The item's body (Body.list_item): with text after the
+		// bullet, get_known_indented strips exactly the bullet's width
+		// from the following lines, and a line indented less ends the
+		// item (not judged); a bare bullet is not judged.
+		m := reBullet.FindString(l)
+		if w := utf8.RuneCountInString(m); len(l) > len(m) && fits(d.lines[i+1:end], w) {
+			if msg := d.nested(l[len(m):], d.lines[i+1:end], w); msg != "" {
+				return i, msg
+			}
+		}
 		if unblank && !reBullet.MatchString(d.lines[end]) && !isLine(d.lines[end]) {
 			return end, "WARNING: Bullet list ends without a blank line; unexpected unindent."
 		}
@@ -385,6 +409,50 @@ func (d *doc) explicit(l string) string {
 	return ""
 }
 
+// admonitions are the directives whose content is parsed as body
+// elements and that take no argument (directives/admonitions.py).
+var admonitions = setOf("attention", "caution", "danger", "error", "hint", "important", "note", "tip", "warning")
+
+// nested judges a nested body (a list item, an admonition's content) with
+// the same walk. Section titles are not allowed there (match_titles is
+// False), so title levels are not tracked; first is the text on the
+// construct's first line, rest the following lines, dedented by ind
+// columns (by their common indentation when ind is negative).
+func (d *doc) nested(first string, rest []string, ind int) string {
+	if ind < 0 {
+		// get_first_known_indented: the common indentation.
+		for _, l := range rest {
+			if l != "" && (ind < 0 || indent(l) < ind) {
+				ind = indent(l)
+			}
+		}
+	}
+	lines := []string{first}
+	if first == "" {
+		lines = nil
+	}
+	for _, l := range rest {
+		if l != "" {
+			l = l[ind:]
+		}
+		lines = append(lines, l)
+	}
+	sd := &doc{lines: lines, roles: d.roles, hasSubst: d.hasSubst, targets: d.targets, levelsUnsure: true}
+	msg := sd.walk()
+	d.refs = append(d.refs, sd.refs...)
+	return msg
+}
+
+// fits reports whether every non-blank line is indented by w or more.
+func fits(lines []string, w int) bool {
+	for _, l := range lines {
+		if l != "" && indent(l) < w {
+			return false
+		}
+	}
+	return true
+}
+
 // directiveProblem judges a directive name as written; docutils looks
 // names up lowercased and quotes them as written.
 func directiveProblem(name string) string {
@@ -420,10 +488,14 @@ func (d *doc) overline(i int) (int, string) {
 		title := d.lines[i+1]
 		if width(title) > len(l) {
 			if len(l) < 4 {
-				// Line.short_overline: treated as text or an
-				// info; not judged.
+				// Line.short_overline: the lines are reparsed as a
+				// paragraph, up to the next blank line; not judged.
 				d.levelsUnsure = true
-				return i + 3, ""
+				j := i
+				for j < n && !d.blank(j) {
+					j++
+				}
+				return d.skipLiteral(j), ""
 			}
 			// Line.text: the overline is checked first.
 			return i, "WARNING: Title overline too short."

@@ -52,6 +52,9 @@ var refused = []rstCase{
 	{name: "unknown target", doc: "See `missing`_.\n"},
 	{name: "unknown target, simple reference", doc: "See the_docs_ for more.\n"},
 	{name: "unknown target, python name", doc: "Set my_var_ to 1.\n"},
+	{name: "unknown directive in note", doc: ".. note::\n\n   .. foo::\n"},
+	{name: "unknown role in list item", doc: "- See :ref:`x`.\n"},
+	{name: "unexpected indentation in list item", doc: "- one\n  two\n    three\n"},
 	{name: "undefined substitution", doc: "Version |release| is out.\n"},
 	{name: "escaped star then unterminated", doc: "a \\* b *c\n"},
 	{name: "empty", doc: "\n\n"},
@@ -108,13 +111,16 @@ var accepted = []rstCase{
 	{name: "role paragraph announcing a quoted literal", doc: ":code:`y`\n::\n\n|sub|\n"},
 	{name: "lone line block", doc: "Text.\n\n|\n\nMore.\n"},
 	{name: "substitution reference with link", doc: "Use the |twine check|_ command.\n\n.. |twine check| replace:: ``twine check``\n.. _twine check: https://a.example\n"},
+	{name: "literal block in list item", doc: "* b ::\n\n    code\n\nText.\n"},
+	{name: "literal block in note", doc: ".. note::\n   :class: x\n\n   Example::\n\n      code\n"},
+	{name: "short overline reparsed as a paragraph", doc: "::\n----     code\n::\n.. image:: a.png\n| a |\n"},
 	{name: "title and text", doc: "My Project\n==========\n\nText.\n"},
 }
 
 // undetected documents docutils refuses that the detector lets through.
 var undetected = []rstCase{
-	{name: "unknown directive in note", doc: ".. note::\n\n   .. foo::\n"},
-	{name: "unknown role in list item", doc: "- See :ref:`x`.\n"},
+	{name: "unknown role in bare bullet item", doc: "-\n  See :ref:`x`.\n"},
+	{name: "unknown role in admonition with text on its first line", doc: ".. note:: See :ref:`x`.\n"},
 	{name: "nested section title", doc: "Text.\n\n    Quoted\n    ======\n"},
 	{name: "enumerated list ends", doc: "1. one\n2. two\nnext\n"},
 	{name: "malformed grid table", doc: "+---+---+\n| a | b\n+---+---+\n"},
