@@ -33,10 +33,7 @@ func TestOracleRandom(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import readme_renderer.rst").Run(); err != nil {
-		t.Skip("readme_renderer not importable by /usr/bin/python3 (apt-get install python3-readme-renderer)")
-	}
+	py := requireOracle(t)
 	// README_ORACLE_SEEDS=N runs N rounds of 3000 (default 2).
 	seeds := int64(2)
 	if v, err := strconv.Atoi(os.Getenv("README_ORACLE_SEEDS")); err == nil && v > 0 {
@@ -102,10 +99,7 @@ func randomRound(t *testing.T, py string, seed int64) {
 // the distributions installed for /usr/bin/python3, real READMEs, and
 // compares with readme_renderer's verdict: no false refusal allowed.
 func TestOracleInstalled(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import readme_renderer.rst").Run(); err != nil {
-		t.Skip("readme_renderer not importable by /usr/bin/python3 (apt-get install python3-readme-renderer)")
-	}
+	py := requireOracle(t)
 	out, err := exec.Command(py, "testdata/installed.py").Output()
 	if err != nil {
 		t.Fatalf("installed.py: %v", err)
