@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fakepypi/fakepypi/internal/harness"
 	"github.com/fakepypi/fakepypi/internal/localca"
 	"github.com/fakepypi/fakepypi/internal/proxy"
 )
@@ -63,16 +64,16 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("proxy: --index is required")
 	}
 	table := map[string]string{}
-	for _, h := range []string{"pypi.org", "upload.pypi.org", "files.pythonhosted.org", "pypi.python.org"} {
+	for _, h := range harness.PyPIHosts {
 		table[h] = *indexURL
 	}
 	if *testURL != "" {
-		for _, h := range []string{"test.pypi.org", "test-files.pythonhosted.org", "testpypi.python.org"} {
+		for _, h := range harness.TestPyPIHosts {
 			table[h] = *testURL
 		}
 	}
 	if *issuerURL != "" {
-		table["token.actions.githubusercontent.com"] = *issuerURL
+		table[strings.TrimPrefix(harness.GitHubTokenURL, "https://")] = *issuerURL
 	}
 	for _, r := range routes {
 		host, u, ok := strings.Cut(r, "=")

@@ -28,6 +28,14 @@ var (
 	filesPaths = []string{"/packages/"}
 )
 
+// PyPIHosts and TestPyPIHosts are the hostnames each index answers for,
+// in the harness and behind `fakeindex proxy` alike (hostRoutes' keys; a
+// test keeps them equal).
+var (
+	PyPIHosts     = []string{"pypi.org", "upload.pypi.org", "files.pythonhosted.org", "pypi.python.org"}
+	TestPyPIHosts = []string{"test.pypi.org", "test-files.pythonhosted.org", "testpypi.python.org"}
+)
+
 // hostRoutes maps each hostname the proxy answers to the paths it
 // serves; test hosts go to the TestPyPI index.
 func hostRoutes(pypi, testpypi http.Handler) map[string]http.Handler {
