@@ -199,15 +199,7 @@ func validateEmail(addr string) string {
 		return "There must be something after the @-sign."
 	}
 	if !(strings.HasPrefix(local, `"`) && strings.HasSuffix(local, `"`)) {
-		var bad []string
-		seen := map[rune]bool{}
-		for _, r := range local {
-			if !emailAtext(r) && !seen[r] {
-				seen[r] = true
-				bad = append(bad, string(r))
-			}
-		}
-		if len(bad) > 0 {
+		if bad := invalidChars(local, emailAtext); len(bad) > 0 {
 			return "The email address contains invalid characters before the @-sign: " + strings.Join(bad, ", ") + "."
 		}
 		switch {
@@ -222,16 +214,10 @@ func validateEmail(addr string) string {
 	if strings.HasPrefix(domain, "[") {
 		return ""
 	}
-	var bad []string
-	seen := map[rune]bool{}
-	for _, r := range domain {
-		ok := r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r > 127 && unicode.IsLetter(r)
-		if !ok && !seen[r] {
-			seen[r] = true
-			bad = append(bad, string(r))
-		}
+	domainChar := func(r rune) bool {
+		return r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r > 127 && unicode.IsLetter(r)
 	}
-	if len(bad) > 0 {
+	if bad := invalidChars(domain, domainChar); len(bad) > 0 {
 		return "The part after the @-sign contains invalid characters: " + strings.Join(bad, ", ") + "."
 	}
 	switch {
@@ -277,4 +263,18 @@ func validateEmail(addr string) string {
 func canonicalizeLicenseExpression(expr string) (string, bool) {
 	s, err := spdx.Canonicalize(expr)
 	return s, err == nil
+}
+
+// invalidChars lists, once each and in order of appearance, the characters
+// of s that ok rejects, as email-validator names them in its messages.
+func invalidChars(s string, ok func(rune) bool) []string {
+	var bad []string
+	seen := map[rune]bool{}
+	for _, r := range s {
+		if !ok(r) && !seen[r] {
+			seen[r] = true
+			bad = append(bad, string(r))
+		}
+	}
+	return bad
 }
