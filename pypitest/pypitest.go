@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -130,8 +131,8 @@ func WithProxy() Option {
 	}
 }
 
-// WithLog sends the components' logs (one line per decision) to w.
-// New logs to the test log by default.
+// WithLog sends the components' logs (one text record per line, per
+// decision) to w. New logs to the test log by default.
 func WithLog(w io.Writer) Option {
 	return func(o *options) error {
 		o.log = w
@@ -170,7 +171,10 @@ func Start(opts ...Option) (*Harness, error) {
 			return nil, err
 		}
 	}
-	hopts := harness.Options{NoProxy: !o.proxy, NoTestPyPI: true, Log: o.log}
+	hopts := harness.Options{NoProxy: !o.proxy, NoTestPyPI: true}
+	if o.log != nil {
+		hopts.Logger = slog.New(slog.NewTextHandler(o.log, nil))
+	}
 	if o.config != nil {
 		setup, err := indexconfig.Parse(o.configName, o.config)
 		if err != nil {

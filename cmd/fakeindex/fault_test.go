@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +15,7 @@ import (
 )
 
 func TestFaultFlagSetsStickyFaults(t *testing.T) {
-	srv, err := index.New(index.Config{Logger: log.New(io.Discard, "", 0)})
+	srv, err := index.New(index.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -31,6 +31,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/indexfault"
+	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 )
 
@@ -93,10 +94,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		setup.Issuers = append(setup.Issuers, oidc.Issuer{URL: oidc.CanonicalIssuer(svc), Service: svc, Discovery: url})
 	}
 
-	logger := log.New(stderr, "fakeindex: ", log.LstdFlags)
+	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	logger = logger.With("component", "index")
 	cfg := index.Config{Setup: *setup, Logger: logger}
 	if *quiet {
-		cfg.Logger = log.New(io.Discard, "", 0)
+		cfg.Logger = nil
 	}
 	if !*memory {
 		// One clock for the server and the catalog, so /_fake/clock moves
@@ -130,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, t := range srv.Tokens.List() {
 		if t.Token != "" {
-			logger.Printf("token %s (user %s): %s", t.Name, t.User, t.Token)
+			logger.Info("token", "name", t.Name, "user", t.User, "token", t.Token)
 		}
 	}
 	fmt.Fprintln(stdout, srv.URL())
@@ -162,6 +167,7 @@ const serveUsageTail = `
 type serveFlags struct {
 	fs                                                    *flag.FlagSet
 	addr, config, audience, domain, data, tlsCert, tlsKey *string
+	logFormat                                             *string
 	memory, quiet                                         *bool
 	discovery, flags, faults                              *multi
 }
@@ -178,6 +184,7 @@ func newServeFlags() *serveFlags {
 	f.tlsCert = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
 	f.tlsKey = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")
 	f.quiet = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
+	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
 	fs.Var(f.flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make a PyPI endpoint misbehave on every request, e.g. upload=status:503 or mint-token=delay:6s; endpoints "+

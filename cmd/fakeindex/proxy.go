@@ -19,6 +19,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/harness"
 	"github.com/fakepypi/fakepypi/internal/localca"
+	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/proxy"
 )
 
@@ -97,7 +98,11 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *quiet {
 		level = slog.LevelWarn
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "proxy")
+	logger, err := logging.New(stderr, *f.logFormat, level)
+	if err != nil {
+		return err
+	}
+	logger = logger.With("component", "proxy")
 	p := proxy.New(ca, proxy.WithLogger(logger))
 	for h, u := range table {
 		if err := p.HandleUpstream(h, u); err != nil {
@@ -141,6 +146,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // that a test can walk them.
 type proxyFlags struct {
 	addr, tlsAddr, caDir, indexURL, testURL, issuerURL *string
+	logFormat                                          *string
 	quiet                                              *bool
 	routes                                             *multi
 }
@@ -155,6 +161,7 @@ func newProxyFlags() (*flag.FlagSet, *proxyFlags) {
 	f.testURL = fs.String("test-index", "", "`URL` of a second fakeindex (audience testpypi) answering test.pypi.org; empty: not emulated")
 	f.issuerURL = fs.String("issuer", "", "`URL` of the fakeissuer answering token.actions.githubusercontent.com; empty: not emulated")
 	f.quiet = fs.Bool("quiet", false, "log only refusals and failures")
+	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.routes, "route", "`host=URL`: also emulate host with the server at URL (repeatable)")
 	return fs, f
 }

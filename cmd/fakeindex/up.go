@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/harness"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
+	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
 const upUsage = `Usage: fakeindex up [flags]
@@ -68,8 +70,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
 		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest, Persist: *f.persist,
 	}
+	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
 	if !*quiet {
-		opts.Log = stderr
+		opts.Logger = logger
 	}
 	if *config != "" {
 		setup, err := indexconfig.Load(*config)
@@ -126,6 +132,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // test can walk them.
 type upFlags struct {
 	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme, envFile *string
+	logFormat                                                                  *string
 	noProxy, noIssuer, noTest, quiet, persist                                  *bool
 	sets, faults                                                               *multi
 }
@@ -146,6 +153,7 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.noTest = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
 	f.envFile = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
 	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
+	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make PyPI's index (not TestPyPI's) misbehave on every request, e.g. upload=status:503 (repeatable; docs/fakeindex.md, \"Faults\")")
 	fs.Var(f.sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
 	return fs, f

@@ -18,7 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/issuer"
+	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
 func main() {
@@ -75,6 +76,7 @@ type serveFlags struct {
 	requestToken string
 	lifetime     time.Duration
 	quiet        bool
+	logFormat    *string
 	issuers      listFlag
 	faults       listFlag
 	sets         listFlag
@@ -114,6 +116,7 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 	fs.StringVar(&f.requestToken, "request-token", "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN `value` (default random, or from --seed)")
 	fs.DurationVar(&f.lifetime, "lifetime", 0, "token lifetime exp-iat (default 5m0s, as on GitHub)")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests to stderr")
+	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(&f.issuers, "issuer", "`KIND=ISS` override a kind's iss claim, e.g. gitlab=https://gitlab.example.com; ISS \"self\" = this server (repeatable)")
 	fs.Var(&f.faults, "fault", "`FAULT` applied to every token, e.g. expired or claim:actor=eve (repeatable; see docs)")
 	fs.Var(&f.sets, "set", "`section.field=value` set any run-context field, e.g. gitlab.project_path=g/p (repeatable)")
@@ -239,9 +242,14 @@ func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
 		fmt.Fprintf(stderr, "fakeissuer: %v\n", err)
 		return 1
 	}
-	logger := log.New(stderr, "fakeissuer: ", log.LstdFlags)
+	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakeissuer: %v\n", err)
+		return 2
+	}
+	logger = logger.With("component", "issuer")
 	if !f.quiet {
-		cfg.Logf = logger.Printf
+		cfg.Logger = logger
 	}
 	s, err := issuer.Start(cfg)
 	if err != nil {
@@ -249,9 +257,8 @@ func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
 		return 1
 	}
 	defer s.Close()
-	logger.Printf("GitHub issuer %s, discovery %s", s.Issuer(issuer.GitHub), s.URL()+"/.well-known/openid-configuration")
-	logger.Printf("ACTIONS_ID_TOKEN_REQUEST_URL=%s", s.RequestURL())
-	logger.Printf("ACTIONS_ID_TOKEN_REQUEST_TOKEN=%s", s.RequestToken())
+	logger.Info("GitHub issuer", "iss", s.Issuer(issuer.GitHub), "discovery", s.URL()+"/.well-known/openid-configuration",
+		"ACTIONS_ID_TOKEN_REQUEST_URL", s.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN", s.RequestToken())
 	// The one stdout line: scripts read the URL from it.
 	fmt.Fprintln(stdout, s.URL())
 

@@ -51,6 +51,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/localca"
+	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/proxy"
 )
@@ -115,9 +116,10 @@ type Options struct {
 	NoProxy bool
 	// NoTestPyPI skips the second index behind test.pypi.org.
 	NoTestPyPI bool
-	// Log receives the components' logs (index events, proxy tunnels and
-	// refusals, issuer requests); nil discards them.
-	Log io.Writer
+	// Logger receives the components' records (index events, proxy
+	// tunnels and refusals, issuer requests), each with a component
+	// attribute: index, testpypi, issuer or proxy. nil discards them.
+	Logger *slog.Logger
 }
 
 // Harness is a running harness. Its methods are safe to call concurrently
@@ -147,10 +149,7 @@ func Start(opts Options) (_ *Harness, err error) {
 			h.Close()
 		}
 	}()
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
-	}
+	logger := logging.OrDiscard(opts.Logger)
 	if opts.Scheme == "" {
 		opts.Scheme = SchemeBoth
 	}
@@ -207,9 +206,8 @@ func Start(opts Options) (_ *Harness, err error) {
 		if !opts.NoProxy {
 			cfg.PublicURL = GitHubTokenURL
 		}
-		if cfg.Logf == nil {
-			l := log.New(logw, "fakeissuer: ", log.LstdFlags)
-			cfg.Logf = l.Printf
+		if cfg.Logger == nil {
+			cfg.Logger = logger.With("component", "issuer")
 		}
 		if h.iss, err = issuer.New(cfg); err != nil {
 			return nil, fmt.Errorf("issuer: %w", err)
@@ -231,7 +229,7 @@ func Start(opts Options) (_ *Harness, err error) {
 	if !opts.NoProxy {
 		client = h.proxyClient()
 	}
-	indexLog := log.New(logw, "fakeindex: ", log.LstdFlags)
+	indexLog := logger.With("component", "index")
 	h.addIssuers(setup)
 	idxCfg, err := h.indexConfig(opts, "index", index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog})
 	if err != nil {
@@ -251,7 +249,7 @@ func Start(opts Options) (_ *Harness, err error) {
 				testSetup.Domain = "test.pypi.org"
 			}
 			h.addIssuers(testSetup)
-			testLog := log.New(logw, "fakeindex(test.pypi.org): ", log.LstdFlags)
+			testLog := logger.With("component", "testpypi")
 			var testCfg index.Config
 			testCfg, err = h.indexConfig(opts, "testpypi", index.Config{Setup: *testSetup, HTTPClient: client, Logger: testLog})
 			if err != nil {
@@ -261,7 +259,7 @@ func Start(opts Options) (_ *Harness, err error) {
 				return nil, fmt.Errorf("testpypi index: %w", err)
 			}
 		}
-		plog := slog.New(slog.NewTextHandler(logw, nil)).With("component", "proxy")
+		plog := logger.With("component", "proxy")
 		h.prox = proxy.New(h.ca, proxy.WithLogger(plog))
 		var testH http.Handler
 		if h.test != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -33,8 +34,8 @@ func (w tlog) Write(p []byte) (int, error) {
 
 func start(t *testing.T, opts Options) *Harness {
 	t.Helper()
-	if opts.Log == nil {
-		opts.Log = tlog{t}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(tlog{t}, nil))
 	}
 	h, err := Start(opts)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"log"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -53,7 +52,7 @@ func startCtl(t *testing.T) *ctl {
 	for _, svc := range oidc.Services {
 		f.Issuers = append(f.Issuers, oidc.Issuer{URL: oidc.CanonicalIssuer(svc), Service: svc, Discovery: ti.srv.URL})
 	}
-	s, err := Start(Config{Setup: *f, Logger: log.New(io.Discard, "", 0)})
+	s, err := Start(Config{Setup: *f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +265,7 @@ func TestControlClock(t *testing.T) {
 // TestControlClockKinds: only settable clocks can be moved, and only an
 // Offset can be frozen.
 func TestControlClockKinds(t *testing.T) {
-	fake, err := New(Config{Clock: clock.NewFake(t0), Logger: log.New(io.Discard, "", 0)})
+	fake, err := New(Config{Clock: clock.NewFake(t0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +279,7 @@ func TestControlClockKinds(t *testing.T) {
 	if code != 200 || !st.Now.Equal(t0.Add(time.Hour)) || st.Frozen {
 		t.Fatalf("advance a Fake: %d %s", code, body)
 	}
-	real, err := New(Config{Clock: clock.Real{}, Logger: log.New(io.Discard, "", 0)})
+	real, err := New(Config{Clock: clock.Real{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -956,7 +955,7 @@ func TestControlConfigRoundTrip(t *testing.T) {
 	if strings.Join(f.ProhibitedNames, ",") != "pip-tools,requirements-txt" {
 		t.Fatalf("prohibited names in the snapshot = %v", f.ProhibitedNames)
 	}
-	again, err := New(Config{Setup: f, Clock: clock.NewFake(t0), Logger: log.New(io.Discard, "", 0)})
+	again, err := New(Config{Setup: f, Clock: clock.NewFake(t0)})
 	if err != nil {
 		t.Fatalf("the snapshot does not load: %v", err)
 	}

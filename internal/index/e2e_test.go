@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
 	"net/http"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ publishers:
 	for _, k := range []issuer.Kind{issuer.GitHub, issuer.GitLab, issuer.Google, issuer.ActiveState} {
 		f.Issuers = append(f.Issuers, oidc.Issuer{URL: iss.Issuer(k), Service: string(k), Discovery: iss.DiscoveryURL(k)})
 	}
-	idx, err := Start(Config{Setup: *f, Logger: log.New(io.Discard, "", 0)})
+	idx, err := Start(Config{Setup: *f})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -147,7 +146,7 @@ func newTestServer(t *testing.T, ti *testIssuer, setup string) (*Server, *clock.
 		f.Issuers = append(f.Issuers, oidc.Issuer{URL: oidc.CanonicalIssuer(svc), Service: svc, Discovery: ti.srv.URL})
 	}
 	clk := clock.NewFake(t0)
-	s, err := New(Config{Setup: *f, Clock: clk, Logger: log.New(io.Discard, "", 0)})
+	s, err := New(Config{Setup: *f, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -349,7 +348,7 @@ func TestOldPyPIUploadURLMoved(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := Start(Config{Setup: *f, Logger: log.New(io.Discard, "", 0)})
+		s, err := Start(Config{Setup: *f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +369,7 @@ func TestOldPyPIUploadURLMoved(t *testing.T) {
 			t.Errorf("upload events: %+v", evs)
 		}
 	}
-	s, err := Start(Config{Logger: log.New(io.Discard, "", 0)})
+	s, err := Start(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package index
 
 import (
-	"io"
-	"log"
 	"os"
 	"regexp"
 	"strings"
@@ -39,7 +37,7 @@ func TestDocsDocumentEveryRoute(t *testing.T) {
 			lines = append(lines, placeholder.ReplaceAllString(l, "{}"))
 		}
 	}
-	s, err := New(Config{Logger: log.New(io.Discard, "", 0)})
+	s, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/indexfault"
+	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 	"github.com/fakepypi/fakepypi/internal/readapi"
@@ -46,9 +48,9 @@ type Config struct {
 	Blobs blobstore.Store
 	// HTTPClient fetches issuers' discovery documents and JWKS.
 	HTTPClient *http.Client
-	// Logger receives one line per event; nil means log.Default(),
-	// and a Logger writing to io.Discard silences it.
-	Logger *log.Logger
+	// Logger receives one record per event (mint, upload, fault), with
+	// the diagnosis of a refusal in its why attribute; nil discards them.
+	Logger *slog.Logger
 	// TLS, when set, makes Start serve HTTPS (clients such as
 	// gh-action-pypi-publish always use https://).
 	TLS *tls.Config
@@ -58,7 +60,7 @@ type Config struct {
 type Server struct {
 	cfg    Config
 	clock  clock.Clock
-	logger *log.Logger
+	logger *slog.Logger
 
 	Events     *events.Log
 	Flags      *adminflag.Set
@@ -95,12 +97,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Setup.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, clock: cfg.Clock, logger: cfg.Logger}
+	s := &Server{cfg: cfg, clock: cfg.Clock, logger: logging.OrDiscard(cfg.Logger)}
 	if s.clock == nil {
 		s.clock = clock.NewOffset(clock.Real{})
-	}
-	if s.logger == nil {
-		s.logger = log.Default()
 	}
 	s.Catalog = cfg.Catalog
 	if s.Catalog == nil {
@@ -120,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	s.Exchange = &trust.Exchange{
 		Issuers: s.Issuers, Verifier: &oidc.Verifier{Clock: s.clock, Keys: s.Keys}, JTI: s.JTI,
 		Publishers: s.Publishers, Tokens: s.Tokens, Projects: s.projects, Flags: s.Flags,
-		Events: s.Events, Clock: s.clock, Logger: s.logger,
+		Events: s.Events, Clock: s.clock,
 	}
 	if err := s.apply(cfg.Setup); err != nil {
 		return nil, err
@@ -232,18 +231,30 @@ func (s *Server) Token(name string) (string, bool) {
 	return "", false
 }
 
+// logEvent logs one event on one line: "mint refused" at level WARN with
+// the status, the code and message the client got, and why (the
+// diagnosis PyPI does not give).
 func (s *Server) logEvent(e events.Event) {
-	line := fmt.Sprintf("%s #%d %s", e.Kind, e.Seq, e.Verdict)
+	level, outcome := slog.LevelInfo, e.Verdict
+	switch e.Verdict {
+	case "ok":
+	case "error":
+		level, outcome = slog.LevelWarn, "refused"
+	}
+	attrs := []slog.Attr{slog.Int64("seq", e.Seq)}
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int("status", e.Status))
+	}
 	if e.Code != "" {
-		line += " " + e.Code
+		attrs = append(attrs, slog.String("code", e.Code))
 	}
 	if e.Message != "" {
-		line += fmt.Sprintf(" %q", e.Message)
+		attrs = append(attrs, slog.String("message", e.Message))
 	}
 	if e.Why != "" {
-		line += " — " + e.Why
+		attrs = append(attrs, slog.String("why", e.Why))
 	}
-	s.logger.Print(line)
+	s.logger.LogAttrs(context.Background(), level, e.Kind+" "+outcome, attrs...)
 }
 
 // Start listens on 127.0.0.1:0 and serves s in the background.
@@ -276,7 +287,7 @@ func (s *Server) Listen(addr string) error {
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Printf("fakeindex: serve: %v", err)
+			s.logger.Error("serve", "err", err)
 		}
 	}()
 	return nil

@@ -134,7 +134,7 @@ func (s *Server) mint(k Kind, base, aud string, faults faultSet) (*Issued, error
 		s.issued = s.issued[len(s.issued)-maxIssued:]
 	}
 	s.mu.Unlock()
-	s.logf("issued %s token aud=%q faults=%v", k, aud, rec.Faults)
+	s.cfg.Logger.Info("token issued", "kind", string(k), "aud", aud, "faults", strings.Join(rec.Faults, ","))
 	return rec, nil
 }
 

@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
 // Config configures a Server. The zero value works: random keys, GitHub's
@@ -38,8 +41,9 @@ type Config struct {
 	Context RunContext `yaml:"context" json:"context"`
 	// Now is the clock; default time.Now.
 	Now func() time.Time `yaml:"-" json:"-"`
-	// Logf receives one line per request handled; default: discard.
-	Logf func(format string, args ...any) `yaml:"-" json:"-"`
+	// Logger receives one record per request handled and per token
+	// issued; nil discards them.
+	Logger *slog.Logger `yaml:"-" json:"-"`
 }
 
 // Server is a fake CI OIDC issuer. It is an http.Handler; Start also
@@ -90,6 +94,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Logger = logging.OrDiscard(cfg.Logger)
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if cfg.RequestToken == "" {
 		// Derived from the seed when there is one, so a scenario's
@@ -133,7 +138,7 @@ func Start(cfg Config) (*Server, error) {
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logf("serve: %v", err)
+			s.cfg.Logger.Error("serve", "err", err)
 		}
 	}()
 	return s, nil
@@ -151,8 +156,8 @@ type TB interface {
 // when the test ends.
 func NewTestServer(t TB, cfg Config) *Server {
 	t.Helper()
-	if cfg.Logf == nil {
-		cfg.Logf = t.Logf
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(tbWriter{t}, nil)).With("component", "issuer")
 	}
 	s, err := Start(cfg)
 	if err != nil {
@@ -182,14 +187,16 @@ func (s *Server) URL() string {
 
 // ServeHTTP makes the Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logf("%s %s", r.Method, r.URL.RequestURI())
+	s.cfg.Logger.Info("request", "method", r.Method, "uri", r.URL.RequestURI())
 	s.router.ServeHTTP(w, r)
 }
 
-func (s *Server) logf(format string, args ...any) {
-	if s.cfg.Logf != nil {
-		s.cfg.Logf(format, args...)
-	}
+// tbWriter hands each log record to a test's log.
+type tbWriter struct{ t TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"strings"
 	"sync"
@@ -77,7 +76,6 @@ type Exchange struct {
 	Flags      *adminflag.Set
 	Events     *events.Log
 	Clock      clock.Clock
-	Logger     *log.Logger
 
 	mu       sync.RWMutex
 	audience string

@@ -5,8 +5,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -103,7 +101,7 @@ func newFixture(t *testing.T) *fixture {
 	x := &Exchange{
 		Issuers: reg, Verifier: &oidc.Verifier{Clock: clk, Keys: oidc.NewKeyCache(clk, nil)}, JTI: oidc.NewJTIStore(clk),
 		Publishers: pubs, Tokens: apitoken.NewService("pypi.org", clk, nil, pubProjects{pubs}), Projects: proj,
-		Flags: adminflag.New(), Events: events.New(0), Clock: clk, Logger: log.New(io.Discard, "", 0),
+		Flags: adminflag.New(), Events: events.New(0), Clock: clk,
 	}
 	x.SetAudience("pypi")
 	return &fixture{x: x, clk: clk, srv: srv, proj: proj, gh: gh}

@@ -132,7 +132,7 @@ tokens: [{name: alice-all, user: alice}]
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := index.Start(index.Config{Setup: *setup, Clock: clk, Catalog: cat, Blobs: blobs, Logger: quietLogger()})
+		s, err := index.Start(index.Config{Setup: *setup, Clock: clk, Catalog: cat, Blobs: blobs})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package upload_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
 	"os"
 	"os/exec"
@@ -92,7 +90,7 @@ func TestTwineAndPip(t *testing.T) {
 	for _, k := range []issuer.Kind{issuer.GitHub, issuer.GitLab, issuer.Google, issuer.ActiveState} {
 		f.Issuers = append(f.Issuers, oidc.Issuer{URL: iss.Issuer(k), Service: string(k), Discovery: iss.DiscoveryURL(k)})
 	}
-	s, err := index.Start(index.Config{Setup: *f, Logger: quietLogger()})
+	s, err := index.Start(index.Config{Setup: *f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,5 +211,3 @@ func containsLines(out string, want []string) bool {
 	}
 	return false
 }
-
-func quietLogger() *log.Logger { return log.New(io.Discard, "", 0) }

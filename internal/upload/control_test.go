@@ -89,7 +89,7 @@ func TestDataDirSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		setup := *f // its projects exist on disk after the first run
-		s, err := index.Start(index.Config{Setup: setup, Clock: clk, Catalog: cat, Blobs: blobs, Logger: quietLogger()})
+		s, err := index.Start(index.Config{Setup: setup, Clock: clk, Catalog: cat, Blobs: blobs})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"log"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -219,7 +218,7 @@ func newIndex(t testing.TB, setup string) (*index.Server, *clock.Fake) {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(t0)
-	s, err := index.Start(index.Config{Setup: *f, Clock: clk, Logger: log.New(io.Discard, "", 0)})
+	s, err := index.Start(index.Config{Setup: *f, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
