@@ -249,9 +249,10 @@ func (h *Harness) direct() *http.Client { return h.h.CA().Client() }
 
 // Env returns the environment of a GitHub Actions publish job against this
 // harness as KEY=value entries: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN and the
-// GITHUB_* variables, the CA bundle variables, TWINE_REPOSITORY_URL,
-// PIP_INDEX_URL, UV_PUBLISH_URL, and FAKEPYPI_INDEX_URL /
-// FAKEPYPI_ISSUER_URL.
+// GITHUB_* variables, the CA bundle variables, FAKEPYPI_INDEX_URL /
+// FAKEPYPI_ISSUER_URL and, without WithProxy, TWINE_REPOSITORY_URL,
+// PIP_INDEX_URL and UV_PUBLISH_URL naming the index (with the proxy the
+// clients' defaults reach it, as on a runner).
 func (h *Harness) Env() []string { return h.h.Env() }
 
 // Environ returns base without other CI systems' variables and with Env

@@ -31,12 +31,18 @@ func requireTool(t *testing.T, name string, args ...string) {
 // ~/.pypirc, pip.conf or keyring) and a timeout.
 func runEnv(t *testing.T, h *Harness, dir string, name string, args ...string) (string, string, error) {
 	t.Helper()
+	return runEnvWith(t, h, dir, nil, name, args...)
+}
+
+// runEnvWith is runEnv with extra KEY=value variables.
+func runEnvWith(t *testing.T, h *Harness, dir string, extra []string, name string, args ...string) (string, string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(h.Environ(os.Environ()),
-		"HOME="+dir, "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(append(h.Environ(os.Environ()),
+		"HOME="+dir, "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONDONTWRITEBYTECODE=1"), extra...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -109,6 +115,35 @@ print(r.status, json.loads(r.data)["value"][:3])`
 		}
 		if _, ok := h.Index().Catalog.Project("demo"); !ok {
 			t.Error("demo not in the catalog after twine upload")
+		}
+	})
+
+	// twine's built-in "testpypi" repository must reach TestPyPI: the job
+	// environment sets no TWINE_REPOSITORY_URL, which would outrank -r
+	// (twine's settings prefer --repository-url/env over the -r section).
+	t.Run("twine-r-testpypi", func(t *testing.T) {
+		requireTool(t, "twine", "--version")
+		script, _ := filepath.Abs("testdata/oidc_exchange.py")
+		stdout, stderr, err := runEnvWith(t, h, dir, []string{"INPUT_REPOSITORY_URL=" + TestUploadURL}, py, script)
+		if err != nil {
+			t.Fatalf("TestPyPI exchange: %v\nstderr:\n%s", err, stderr)
+		}
+		testToken := strings.TrimSpace(stdout)
+		whl := filepath.Join(dir, "demo-3.0-py3-none-any.whl")
+		os.WriteFile(whl, buildWheel(t, "demo", "3.0"), 0o644)
+		stdout, stderr, err = runEnv(t, h, dir, "twine", "upload", "-r", "testpypi",
+			"-u", "__token__", "-p", testToken, "--non-interactive", "--disable-progress-bar", whl)
+		if err != nil {
+			t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		}
+		if !strings.Contains(stdout+stderr, "Uploading distributions to https://test.pypi.org/legacy/") {
+			t.Errorf("twine did not name TestPyPI:\n%s%s", stdout, stderr)
+		}
+		if p, ok := h.TestIndex().Catalog.Project("demo"); !ok || len(p.Releases) != 1 || p.Releases[0].Version != "3.0" {
+			t.Errorf("TestPyPI's demo after -r testpypi: %+v (found %v)", p.Releases, ok)
+		}
+		if p, _ := h.Index().Catalog.Project("demo"); len(p.Releases) > 0 && p.Releases[len(p.Releases)-1].Version == "3.0" {
+			t.Error("demo 3.0 went to PyPI, not TestPyPI")
 		}
 	})
 

@@ -419,14 +419,21 @@ func (h *Harness) buildEnv(opts Options) error {
 		add("no_proxy", "")
 	}
 	h.env = append(h.env, h.ca.Env()...)
-	upload, simple := UploadURL, SimpleURL
 	if h.proxyURL == "" {
-		upload, simple = h.indexURL+"/legacy/", h.indexURL+"/simple/"
+		// Without the proxy the clients' defaults (PyPI's real URLs) lead
+		// nowhere: name the direct listener.
+		upload, simple := h.indexURL+"/legacy/", h.indexURL+"/simple/"
+		add("TWINE_REPOSITORY_URL", upload)
+		add("UV_PUBLISH_URL", upload)
+		add("PIP_INDEX_URL", simple)
+		add("UV_DEFAULT_INDEX", simple)
 	}
-	add("TWINE_REPOSITORY_URL", upload)
-	add("UV_PUBLISH_URL", upload)
-	add("PIP_INDEX_URL", simple)
-	add("UV_DEFAULT_INDEX", simple)
+	// Through the proxy no index variable is set: a GitHub runner sets
+	// none, the clients' defaults already are https://upload.pypi.org/legacy/
+	// and https://pypi.org/simple/ (answered by the fakes), and a variable
+	// would change what a job does: TWINE_REPOSITORY_URL outranks
+	// `twine upload -r testpypi`, UV_PUBLISH_URL conflicts with
+	// `uv publish --index`.
 	// twine asks the keyring for a password before it tries trusted
 	// publishing; on a desktop that can hang on D-Bus or find a stale
 	// password. The null backend makes the lookup fail fast.
@@ -446,8 +453,9 @@ func (h *Harness) buildEnv(opts Options) error {
 // entries: the GitHub Actions job variables (GITHUB_ACTIONS,
 // ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN, GITHUB_REPOSITORY...), the proxy
 // (HTTPS_PROXY...), the CA bundle (REQUESTS_CA_BUNDLE, SSL_CERT_FILE,
-// PIP_CERT...), index URLs for twine, uv and pip, and FAKEPYPI_* URLs of
-// the direct listeners. Variables of other CI systems should be removed
+// PIP_CERT...), index URLs for twine, uv and pip only without the proxy
+// (through it the clients' defaults reach the fakes, as on a runner), and
+// FAKEPYPI_* URLs of the direct listeners. Variables of other CI systems should be removed
 // from the inherited environment first: use Environ.
 func (h *Harness) Env() []string { return append([]string(nil), h.env...) }
 

@@ -104,8 +104,6 @@ func TestEnv(t *testing.T) {
 		"REQUESTS_CA_BUNDLE":           h.CABundle(),
 		"SSL_CERT_FILE":                h.CABundle(),
 		"PIP_CERT":                     h.CABundle(),
-		"TWINE_REPOSITORY_URL":         UploadURL,
-		"PIP_INDEX_URL":                SimpleURL,
 		"FAKEPYPI_INDEX_URL":           h.IndexURL(),
 		"GITHUB_REPOSITORY":            "octo-org/octo-repo",
 	}
@@ -116,6 +114,13 @@ func TestEnv(t *testing.T) {
 	}
 	if env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] == "" {
 		t.Error("no ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	}
+	// Through the proxy no index variable: a runner sets none, and
+	// TWINE_REPOSITORY_URL would outrank `twine upload -r testpypi`.
+	for _, k := range []string{"TWINE_REPOSITORY_URL", "UV_PUBLISH_URL", "PIP_INDEX_URL", "UV_DEFAULT_INDEX"} {
+		if v, ok := env[k]; ok {
+			t.Errorf("%s=%q set with the proxy on", k, v)
+		}
 	}
 	if _, err := os.Stat(env["GITHUB_EVENT_PATH"]); err != nil {
 		t.Errorf("GITHUB_EVENT_PATH: %v", err)

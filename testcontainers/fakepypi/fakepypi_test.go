@@ -97,10 +97,14 @@ func TestPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := envMap(t, ctr)
-	for _, k := range []string{"GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "HTTPS_PROXY", "REQUESTS_CA_BUNDLE", "TWINE_REPOSITORY_URL"} {
+	for _, k := range []string{"GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "HTTPS_PROXY", "REQUESTS_CA_BUNDLE"} {
 		if env[k] == "" {
 			t.Errorf("Env has no %s", k)
 		}
+	}
+	// A runner sets no index variable; twine's -r testpypi must win.
+	if v, ok := env["TWINE_REPOSITORY_URL"]; ok {
+		t.Errorf("Env sets TWINE_REPOSITORY_URL=%q", v)
 	}
 	bundle, err := ctr.CABundle(ctx)
 	if err != nil {
