@@ -292,6 +292,12 @@ type NewProject struct {
 	// Limits; zero means the PyPI defaults.
 	UploadLimit    int64
 	TotalSizeLimit int64
+	// ID is the project's UUID; zero means a new random one. A configured
+	// API token copied from PyPI names its project by this ID (its
+	// ProjectID caveat), so the project must carry the same one.
+	ID uuid.UUID
+	// Status is the PEP 792 status it starts with ("" is active).
+	Status string
 }
 
 // CreateProject creates a project; it fails with ErrProjectExists if the
@@ -301,13 +307,31 @@ func (c *Catalog) CreateProject(np NewProject) (Project, error) {
 	if np.NormalizedName == "" || np.Name == "" {
 		return Project{}, errors.New("catalog: project name and normalized name are required")
 	}
+	if err := validStatus(np.Status); err != nil {
+		return Project{}, err
+	}
+	if np.Status == StatusActive {
+		np.Status = ""
+	}
+	id := np.ID
+	if id == uuid.Nil {
+		id = uuid.New()
+	}
 	var out Project
 	err := c.update(func(t *tx) error {
 		if _, ok := t.st.Projects[np.NormalizedName]; ok {
 			return ErrProjectExists
 		}
+		if np.ID != uuid.Nil {
+			for _, q := range t.st.Projects {
+				if q.ID == id {
+					return fmt.Errorf("catalog: project %s already has id %s", q.Name, id)
+				}
+			}
+		}
 		p := &Project{
-			ID:             uuid.New(),
+			ID:             id,
+			Status:         np.Status,
 			Name:           np.Name,
 			NormalizedName: np.NormalizedName,
 			Roles:          slices.Clone(np.Roles),
@@ -337,10 +361,8 @@ func (c *Catalog) CreateProject(np NewProject) (Project, error) {
 // SetStatus sets a project's lifecycle status ("" or a Status constant).
 // A quarantined project disappears from every read API (§6.3).
 func (c *Catalog) SetStatus(project, status string) error {
-	switch status {
-	case "", StatusActive, StatusArchived, StatusQuarantined, StatusDeprecated:
-	default:
-		return fmt.Errorf("catalog: unknown project status %q", status)
+	if err := validStatus(status); err != nil {
+		return err
 	}
 	if status == StatusActive {
 		status = ""
@@ -353,6 +375,14 @@ func (c *Catalog) SetStatus(project, status string) error {
 		p.Status = status
 		return nil
 	})
+}
+
+func validStatus(status string) error {
+	switch status {
+	case "", StatusActive, StatusArchived, StatusQuarantined, StatusDeprecated:
+		return nil
+	}
+	return fmt.Errorf("catalog: unknown project status %q", status)
 }
 
 // SetLimits changes a project's per-file and total size limits; zero keeps

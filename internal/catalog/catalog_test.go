@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/google/uuid"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
@@ -278,5 +279,25 @@ func TestConcurrentSameFilename(t *testing.T) {
 	p, _ := c.Project("demo-pkg")
 	if added != 1 || commits != 1 || dups != n-1 || len(p.Releases) != 1 || len(p.Releases[0].Files) != 1 {
 		t.Fatalf("added=%d commits=%d dups=%d files=%d", added, commits, dups, len(p.Releases[0].Files))
+	}
+}
+
+// A project can be created with a given ID (a configured token's ProjectID
+// caveat names it) and a starting PEP 792 status; IDs stay unique.
+func TestCreateProjectIDAndStatus(t *testing.T) {
+	c := New(clock.NewFake(t0))
+	id := uuid.MustParse("6f9b4a52-2c1d-4e0f-8a3b-1c2d3e4f5a6b")
+	p, err := c.CreateProject(NewProject{Name: "Kept", NormalizedName: "kept", ID: id, Status: StatusArchived})
+	if err != nil || p.ID != id || p.Status != StatusArchived {
+		t.Fatalf("create: %+v %v", p, err)
+	}
+	if _, err := c.CreateProject(NewProject{Name: "other", NormalizedName: "other", ID: id}); err == nil {
+		t.Fatal("a second project got the same id")
+	}
+	if _, err := c.CreateProject(NewProject{Name: "bad", NormalizedName: "bad", Status: "gone"}); err == nil {
+		t.Fatal("unknown status accepted")
+	}
+	if p, _ := c.CreateProject(NewProject{Name: "act", NormalizedName: "act", Status: StatusActive}); p.Status != "" {
+		t.Fatalf("active stored as %q, want \"\"", p.Status)
 	}
 }
