@@ -4,12 +4,27 @@
 // harness keeps the full story of every mint attempt and every upload so a
 // user can read it at /_fake/events and in the server log. Recording never
 // changes what the client sees.
+//
+// The log is a ring: adding an event costs the same whether the log holds
+// ten events or is full, and memory is bounded twice, by the number of
+// events kept and by what each event keeps. A request can be anything a
+// client sends (a million form fields, a megabyte claim), so Add cuts the
+// texts of an event to MaxText bytes and replaces Details whose JSON form
+// exceeds MaxDetails by a Truncated excerpt. Producers should bound their
+// details themselves with Excerpt and Bound, which cut less bluntly (one
+// long claim, not the whole event); Add is the backstop that makes the
+// bound hold whatever a producer forgot.
 package events
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Kinds of events.
@@ -37,13 +52,34 @@ type Event struct {
 	Details any    `json:"details,omitempty"`
 }
 
+// Bounds on what one event keeps. A full log of DefaultMax events holds at
+// most DefaultMax × (3×MaxText + MaxDetails) bytes of text and details
+// (about 110 MiB in the worst case; a typical mint or upload event is
+// 1 to 2 KiB of JSON).
+const (
+	// MaxText bounds Code, Message and Why, in bytes.
+	MaxText = 1 << 10
+	// MaxDetails bounds the JSON form of Details, in bytes.
+	MaxDetails = 8 << 10
+)
+
+// Truncated replaces Details that were larger than MaxDetails.
+type Truncated struct {
+	Truncated bool   `json:"truncated"` // always true
+	Type      string `json:"type"`      // the Go type of the original details
+	Bytes     int    `json:"bytes"`     // the size of their JSON form
+	// Excerpt is the start of their JSON form (not valid JSON by itself).
+	Excerpt string `json:"excerpt"`
+}
+
 // Log is a bounded, concurrency-safe list of events, oldest first.
 type Log struct {
-	mu     sync.Mutex
-	max    int
-	seq    int64
-	events []Event
-	subs   []func(Event)
+	mu   sync.Mutex
+	max  int
+	seq  int64
+	ring []Event // grows to max, then wraps
+	next int     // where the next event goes once the ring is full
+	subs []func(Event)
 }
 
 // DefaultMax is how many events a Log keeps when no bound is given.
@@ -57,17 +93,22 @@ func New(max int) *Log {
 	return &Log{max: max}
 }
 
-// Add records e, filling Seq, and Time when zero. It returns the stored event.
+// Add records e, filling Seq, and Time when zero, after bounding what it
+// keeps (MaxText, MaxDetails). It returns the stored event.
 func (l *Log) Add(e Event) Event {
+	e.Code, e.Message, e.Why = Excerpt(e.Code, MaxText), Excerpt(e.Message, MaxText), Excerpt(e.Why, MaxText)
+	e.Details = boundDetails(e.Details)
 	l.mu.Lock()
 	l.seq++
 	e.Seq = l.seq
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	l.events = append(l.events, e)
-	if len(l.events) > l.max {
-		l.events = append(l.events[:0:0], l.events[len(l.events)-l.max:]...)
+	if len(l.ring) < l.max {
+		l.ring = append(l.ring, e)
+	} else {
+		l.ring[l.next] = e
+		l.next = (l.next + 1) % l.max
 	}
 	subs := l.subs
 	l.mu.Unlock()
@@ -75,6 +116,111 @@ func (l *Log) Add(e Event) Event {
 		f(e)
 	}
 	return e
+}
+
+// boundDetails returns a private copy of d (see detach), or a Truncated
+// excerpt of it when its JSON form is longer than MaxDetails (or when it
+// does not marshal at all).
+func boundDetails(d any) any {
+	if d == nil {
+		return nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return Truncated{Truncated: true, Type: fmt.Sprintf("%T", d), Excerpt: Excerpt("cannot marshal: "+err.Error(), MaxText)}
+	}
+	if len(b) > MaxDetails {
+		return Truncated{Truncated: true, Type: fmt.Sprintf("%T", d), Bytes: len(b), Excerpt: Excerpt(string(b), MaxText)}
+	}
+	return detach(reflect.ValueOf(d), 0).Interface()
+}
+
+// maxDepth stops detach on a cyclic value (details are trees; a cycle
+// would not marshal either).
+const maxDepth = 64
+
+// detach deep-copies v, cloning every string and byte slice it reaches
+// through exported fields, maps, slices, arrays, pointers and interfaces.
+// A short string that is a slice of a long one keeps the long one alive:
+// 100 bytes of a 50 MB form field would pin 50 MB per event. After
+// detach, what the log keeps is what the event shows. Unexported struct
+// fields are copied as they are (JSON does not show them either).
+func detach(v reflect.Value, depth int) reflect.Value {
+	if depth > maxDepth {
+		return v
+	}
+	t := v.Type()
+	switch v.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(strings.Clone(v.String())).Convert(t)
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(t.Elem())
+		n.Elem().Set(detach(v.Elem(), depth+1))
+		return n
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(t).Elem()
+		n.Set(detach(v.Elem(), depth+1))
+		return n
+	case reflect.Struct:
+		n := reflect.New(t).Elem()
+		n.Set(v)
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				n.Field(i).Set(detach(v.Field(i), depth+1))
+			}
+		}
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeSlice(t, v.Len(), v.Len())
+		copyElems(n, v, depth)
+		return n
+	case reflect.Array:
+		n := reflect.New(t).Elem()
+		copyElems(n, v, depth)
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.MakeMapWithSize(t, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			n.SetMapIndex(detach(it.Key(), depth+1), detach(it.Value(), depth+1))
+		}
+		return n
+	}
+	return v
+}
+
+// copyElems copies src's elements into dst, detaching those that can hold
+// references.
+func copyElems(dst, src reflect.Value, depth int) {
+	switch src.Type().Elem().Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		reflect.Copy(dst, src)
+		return
+	}
+	for i := range src.Len() {
+		dst.Index(i).Set(detach(src.Index(i), depth+1))
+	}
+}
+
+// at returns the i-th kept event, oldest first. The caller holds l.mu.
+func (l *Log) at(i int) *Event {
+	if len(l.ring) < l.max {
+		return &l.ring[i]
+	}
+	return &l.ring[(l.next+i)%l.max]
 }
 
 // Subscribe calls f with every event added from now on (for server logs).
@@ -95,14 +241,20 @@ func (l *Log) List(f Filter) []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := []Event{}
-	for _, e := range l.events {
+	n := len(l.ring)
+	first := 0
+	if n > 0 && f.Since >= l.at(0).Seq {
+		// Kept events have consecutive sequence numbers: skip straight to
+		// the first one after Since, so polling for new events costs
+		// what it returns, not what the log holds.
+		first = int(min(f.Since-l.at(0).Seq+1, int64(n)))
+	}
+	for i := first; i < n; i++ {
+		e := l.at(i)
 		if f.Kind != "" && e.Kind != f.Kind {
 			continue
 		}
-		if e.Seq <= f.Since {
-			continue
-		}
-		out = append(out, e)
+		out = append(out, *e)
 	}
 	return out
 }
@@ -111,19 +263,26 @@ func (l *Log) List(f Filter) []Event {
 func (l *Log) Last(kind string) (Event, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := len(l.events) - 1; i >= 0; i-- {
-		if kind == "" || l.events[i].Kind == kind {
-			return l.events[i], true
+	for i := len(l.ring) - 1; i >= 0; i-- {
+		if e := l.at(i); kind == "" || e.Kind == kind {
+			return *e, true
 		}
 	}
 	return Event{}, false
+}
+
+// Len returns how many events are kept.
+func (l *Log) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.ring)
 }
 
 // Reset forgets every event (sequence numbers keep growing).
 func (l *Log) Reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events = nil
+	l.ring, l.next = nil, 0
 }
 
 // MarshalJSON renders the whole log as {"events":[...]}.
@@ -131,4 +290,60 @@ func (l *Log) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Events []Event `json:"events"`
 	}{l.List(Filter{})})
+}
+
+// Excerpt returns s if it is at most n bytes long, otherwise its first n
+// bytes (cut at a UTF-8 boundary) followed by "…". The result never shares
+// memory with a longer s: a short excerpt of a huge request field must not
+// keep the whole field alive in the log.
+func Excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.Clone(s[:cut]) + "…"
+}
+
+// Bound returns a copy of v, a value decoded from JSON (nil, bool,
+// float64, json.Number, string, []any, map[string]any), in which strings
+// are cut to n bytes with Excerpt and arrays and objects keep at most
+// items elements (an object keeps its first keys in sorted order and gains
+// "…": the number left out; an array gains a final "… N more"). Other
+// types are returned as they are. It bounds claims copied from a token.
+func Bound(v any, n, items int) any {
+	switch x := v.(type) {
+	case string:
+		return Excerpt(x, n)
+	case []any:
+		k := min(len(x), items)
+		out := make([]any, 0, k+1)
+		for _, e := range x[:k] {
+			out = append(out, Bound(e, n, items))
+		}
+		if len(x) > k {
+			out = append(out, fmt.Sprintf("… %d more", len(x)-k))
+		}
+		return out
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		if len(keys) > items {
+			slices.Sort(keys)
+		}
+		out := make(map[string]any, min(len(keys), items)+1)
+		for i, k := range keys {
+			if i == items {
+				out["…"] = len(keys) - items
+				break
+			}
+			out[Excerpt(k, n)] = Bound(x[k], n, items)
+		}
+		return out
+	}
+	return v
 }

@@ -470,7 +470,7 @@ func (s *Set) record(endpoint string, r *http.Request, fs []Fault, source string
 	}
 	e := events.Event{Kind: events.KindFault, Time: s.clock.Now().UTC(), Verdict: "injected",
 		Code: strings.Join(names, ","), Why: source,
-		Details: map[string]any{"endpoint": endpoint, "method": r.Method, "path": r.URL.Path, "faults": names}}
+		Details: map[string]any{"endpoint": endpoint, "method": r.Method, "path": events.Excerpt(r.URL.Path, 256), "faults": names}}
 	var told string
 	switch {
 	case answer == nil:

@@ -369,7 +369,34 @@ func storedClaims(svc string, c oidc.Claims) map[string]any {
 
 func (x *Exchange) record(res Result) {
 	if x.Events != nil {
+		if d, ok := res.Event.Details.(*MintDetails); ok {
+			d.bound()
+		}
 		x.Events.Add(res.Event)
+	}
+}
+
+// What a mint event keeps of a token: claim values come from the client
+// and can be anything up to the 1 MiB body, so strings are cut to
+// maxClaimText bytes and arrays and objects to maxClaimItems elements,
+// which keeps the event a few KiB (the event log's own bound, MaxDetails,
+// would otherwise replace the whole details with an excerpt).
+const (
+	maxClaimText  = 256
+	maxClaimItems = 16
+)
+
+// bound cuts what d holds of the token's claims in place.
+func (d *MintDetails) bound() {
+	for k, v := range d.Claims {
+		d.Claims[k] = events.Bound(v, maxClaimText, maxClaimItems)
+	}
+	if g := d.Diagnosis; g != nil {
+		// Each difference quotes a claim value.
+		for i, s := range g.Differences {
+			g.Differences[i] = events.Excerpt(s, 2*maxClaimText)
+		}
+		g.Summary = events.Excerpt(g.Summary, events.MaxText)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
@@ -127,8 +128,46 @@ type eventDetails struct {
 	Fields      map[string][]string `json:"fields"`
 }
 
-// maxEventValue bounds each field value copied into the event log.
-const maxEventValue = 256
+// What an upload event keeps of the form: each value cut to
+// maxEventValue bytes, each name to maxEventName, and at most
+// maxEventFormBytes in all, so that a body of a million fields (or one
+// huge one) costs the event log a few KiB, not the body's size.
+const (
+	maxEventValue     = 256
+	maxEventName      = 64
+	maxEventFormBytes = 4 << 10
+	// omittedKey names the count of values left out; it cannot be a form
+	// field name here (names are cut to maxEventName bytes with "…").
+	omittedKey = "…"
+)
+
+// eventFields copies the form's fields, in arrival order, within the
+// bounds above; what is left out is counted under omittedKey.
+func eventFields(b *body) map[string][]string {
+	out := map[string][]string{}
+	budget, omitted := maxEventFormBytes, 0
+	for _, k := range b.order {
+		vs := b.fields[k]
+		name := events.Excerpt(k, maxEventName)
+		for i, v := range vs {
+			v = events.Excerpt(v, maxEventValue)
+			cost := len(v) + 4 // quotes and a comma in the JSON form
+			if i == 0 {
+				cost += len(name) + 6
+			}
+			if cost > budget {
+				omitted += len(vs) - i
+				break
+			}
+			budget -= cost
+			out[name] = append(out[name], v)
+		}
+	}
+	if omitted > 0 {
+		out[omittedKey] = []string{strconv.Itoa(omitted) + " more values not kept in the event log"}
+	}
+	return out
+}
 
 // finish answers the client and records the event.
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, id apitoken.Identity, b *body, out *outcome) {
@@ -147,14 +186,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, id apitoken.Ide
 				dg := b.spool.Digests()
 				d.SHA256, d.Blake2256 = dg.SHA256, dg.Blake2256
 			}
-			for _, k := range b.order {
-				for _, v := range b.fields[k] {
-					if len(v) > maxEventValue {
-						v = v[:maxEventValue] + "…"
-					}
-					d.Fields[k] = append(d.Fields[k], v)
-				}
-			}
+			d.Fields = eventFields(b)
 		}
 		verdict := "ok"
 		if out.status != http.StatusOK {
