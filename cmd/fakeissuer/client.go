@@ -169,7 +169,7 @@ func mintVia(ci, audience string, faults []string) (string, error) {
 
 // buildkiteAgent is `buildkite-agent oidc request-token --audience AUD`:
 // the token on stdout, as id and ambient-id read it
-// (publishing-clients.md §2.4).
+// (id/_internal/oidc/ambient.py detect_buildkite, ambient-id src/buildkite.rs).
 func buildkiteAgent(args []string, stdout, stderr io.Writer) int {
 	if len(args) < 2 || args[0] != "oidc" || args[1] != "request-token" {
 		fmt.Fprintln(stderr, "usage: buildkite-agent oidc request-token [--audience AUD] [--lifetime SECONDS] (fakeissuer persona)")
@@ -197,7 +197,7 @@ func buildkiteAgent(args []string, stdout, stderr io.Writer) int {
 
 // circleCI is `circleci run oidc get --claims '{"aud": "AUD"}'
 // [--root-issuer]`, the form id ≥1.6 and ambient-id run
-// (publishing-clients.md §2.5). Claims other than aud are set on the token.
+// (id/_internal/oidc/ambient.py detect_circleci, ambient-id src/circleci.rs). Claims other than aud are set on the token.
 func circleCI(args []string, stdout, stderr io.Writer) int {
 	if len(args) < 3 || args[0] != "run" || args[1] != "oidc" || args[2] != "get" {
 		fmt.Fprintln(stderr, `usage: circleci run oidc get [--claims '{"aud":"AUD"}'] [--root-issuer] (fakeissuer persona)`)

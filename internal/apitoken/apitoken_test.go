@@ -11,7 +11,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/clock"
 )
 
-// TestWireFormat checks §4.1: tokens from pypi.org start
+// TestWireFormat checks the wire format (warehouse/macaroons/services.py): tokens from pypi.org start
 // pypi-AgEIcHlwaS5vcmcCJ, from test.pypi.org pypi-AgENdGVzdC5weXBpLm9yZw,
 // and the caveats are warehouse's compact JSON.
 func TestWireFormat(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"github.com/fakepypi/fakepypi/internal/clock"
 )
 
-// Tests of Authenticate (pypi-server.md §5.2) and of static user tokens
-// and OIDC tokens through Authorize (§4.2, §4.3).
+// Tests of Authenticate (warehouse/accounts/security_policy.py, warehouse/macaroons/security_policy.py) and of static user tokens
+// and OIDC tokens through Authorize (warehouse/macaroons/caveats/, warehouse/macaroons/security_policy.py).
 
 type users map[string]User
 

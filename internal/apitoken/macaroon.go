@@ -1,5 +1,5 @@
 // Package apitoken mints and checks PyPI API tokens: "pypi-" followed by a
-// base64url macaroon in libmacaroons' v2 binary format (pypi-server.md §4).
+// base64url macaroon in libmacaroons' v2 binary format (warehouse/macaroons/services.py).
 //
 // Two kinds exist, as on PyPI: short-lived tokens minted by the trusted
 // publishing exchange (caveats OIDCPublisher, ProjectID, Expiration) and
@@ -65,7 +65,7 @@ func asciiJSON(s string) string {
 // mint builds "pypi-" + base64url(v2 macaroon). gopkg.in/macaroon.v2
 // derives the key (HMAC-SHA256 keyed with "macaroons-key-generator") and
 // chains the signature exactly like pymacaroons, and its V2 binary
-// encoding is libmacaroons' (§4.1), so tokens verify on either side.
+// encoding is libmacaroons', so tokens verify on either side.
 func mint(location string, id uuid.UUID, key []byte, caveats [][]byte) (string, error) {
 	m, err := macaroon.New(key, []byte(id.String()), location, macaroon.V2)
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // not_before + 900).
 const OIDCLifetime = 900
 
-// Messages the upload endpoint shows (pypi-server.md §4.3, §5.2, §5.4).
+// Messages the upload endpoint shows (warehouse/macaroons/security_policy.py, warehouse/forklift/legacy.py).
 const (
 	MsgNoIdentity    = "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information."
 	MsgPasswordAuth  = "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://pypi.org/help/#apitoken and https://pypi.org/help/#trusted-publishers"
@@ -140,7 +140,7 @@ func NewService(location string, c clock.Clock, users Users, pubs Publishers) *S
 
 // MintOIDC mints the token the exchange returns: caveats OIDCPublisher,
 // ProjectID (every project the publisher is registered to) and
-// Expiration, in that order (§4.2). It returns the token and expires_at.
+// Expiration, in that order (warehouse/oidc/views.py). It returns the token and expires_at.
 func (s *Service) MintOIDC(publisherID string, projectIDs []string, claims map[string]any) (string, int64, error) {
 	notBefore := s.Clock.Now().Unix()
 	expires := notBefore + OIDCLifetime
@@ -277,7 +277,7 @@ func (s *Service) List() []TokenInfo {
 }
 
 // Credentials extracts the token from an Authorization header the way
-// warehouse's security policies do (§5.2): Basic with user "__token__"
+// warehouse's security policies do (warehouse/accounts/security_policy.py): Basic with user "__token__"
 // (password stripped), or the Bearer / token schemes. Basic with any other
 // username is the 403 "Username/Password authentication is no longer
 // supported" answer. An absent or unusable header gives "", nil.
@@ -307,7 +307,7 @@ func Credentials(r *http.Request) (string, *Error) {
 	return "", nil
 }
 
-// Authenticate resolves the request's identity (§5.2). Like PyPI it only
+// Authenticate resolves the request's identity (warehouse/macaroons/security_policy.py). Like PyPI it only
 // needs the token's identifier to name a stored token whose owner still
 // exists; signature and caveats are checked by Authorize. The only error
 // is the Basic-auth-with-a-password 403; no identity is Identity{} with

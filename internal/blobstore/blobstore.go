@@ -39,7 +39,7 @@ var (
 	// ErrTooLarge is returned by Writer.Write once more than the limit has
 	// been written. Warehouse compares the streamed size with the limit
 	// after each chunk and fails when size > limit (a file of exactly the
-	// limit is accepted, pypi-server.md §5.4 step 19).
+	// limit is accepted, as in warehouse/forklift/legacy.py).
 	ErrTooLarge = errors.New("blobstore: file exceeds size limit")
 	// ErrInvalidPath is returned for a path that could escape the store.
 	ErrInvalidPath = errors.New("blobstore: invalid path")
@@ -81,7 +81,7 @@ type Digests struct {
 
 // Path returns PyPI's storage path for a file with the given blake2b-256
 // hex digest: blake2_256[0:2]/blake2_256[2:4]/blake2_256[4:]/<filename>
-// (pypi-server.md §5.9).
+// (warehouse/forklift/legacy.py).
 func Path(blake2hex, filename string) string {
 	return blake2hex[0:2] + "/" + blake2hex[2:4] + "/" + blake2hex[4:] + "/" + filename
 }

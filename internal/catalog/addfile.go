@@ -8,7 +8,7 @@ import (
 )
 
 // Messages PyPI answers for the checks decided here (warehouse/forklift/
-// legacy.py, quoted in pypi-server.md §5.4). The upload handler sends them
+// legacy.py). The upload handler sends them
 // as the 400 status line and body.
 const (
 	MsgFilenameReused = "This filename was previously used by a file that has since been deleted. Use a different version. See https://pypi.org/help/#file-name-reuse for more information."
@@ -39,7 +39,7 @@ type DuplicateError struct {
 }
 
 // Error is PyPI's message, which twine's --skip-existing recognises by its
-// "File already exists" prefix (§5.10).
+// "File already exists" prefix (twine/commands/upload.py skip_upload).
 func (e *DuplicateError) Error() string {
 	return fmt.Sprintf("File already exists (%s, with blake2_256 hash %s). See https://pypi.org/help/#file-name-reuse for more information.",
 		pyRepr(e.Filename), pyRepr(e.Blake2256))
@@ -87,7 +87,7 @@ func containsByte(s string, c byte) bool {
 type NewFile struct {
 	Project string // normalized project name; the project must exist
 	// DisplayName, if set and different, becomes the project's display
-	// name (§5.4 step 14: "project.name is set to meta.name").
+	// name (warehouse/forklift/legacy.py: "project.name is set to meta.name").
 	DisplayName string
 	// Version is the normalized version string, CanonicalVersion its
 	// canonicalize_version form (the release key).
@@ -115,7 +115,7 @@ const (
 	// Added: the file is stored.
 	Added Outcome = iota + 1
 	// Identical: the same filename with the same sha256 and blake2 already
-	// exists; PyPI answers 200 and changes nothing (§5.10). Commit was not
+	// exists; PyPI answers 200 and changes nothing (_is_duplicate_file). Commit was not
 	// called.
 	Identical
 )

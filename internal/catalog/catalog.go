@@ -2,9 +2,10 @@
 // the registry of every filename ever used, and the journal serial.
 //
 // It implements the storage-side rules of Warehouse's upload path that must
-// be decided atomically: duplicate detection across all projects (§5.10),
+// be decided atomically: duplicate detection across all projects (_is_duplicate_file),
 // the deleted-filename block, the 14-day rule, one sdist per release, and
-// total-size accounting (pypi-server.md §5.4 steps 19b and 21-24, §5.9).
+// total-size accounting (warehouse/forklift/legacy.py; steps 19b and
+// 21-24 of the check order in docs/upload.md).
 // Name rules, metadata validation and PEP 440 parsing belong to callers:
 // versions arrive already normalized, with their canonical form as the key.
 //
@@ -48,7 +49,7 @@ type state struct {
 	Projects map[string]*Project `json:"projects"` // by normalized name
 	// Filenames is every filename ever uploaded (Warehouse's file
 	// registry); a filename stays here after its file is deleted, which is
-	// what blocks its reuse forever (§5.4 step 22).
+	// what blocks its reuse forever (step 22 of docs/upload.md's check order).
 	Filenames map[string]bool `json:"filenames"`
 }
 
@@ -359,7 +360,7 @@ func (c *Catalog) CreateProject(np NewProject) (Project, error) {
 }
 
 // SetStatus sets a project's lifecycle status ("" or a Status constant).
-// A quarantined project disappears from every read API (§6.3).
+// A quarantined project disappears from every read API (warehouse/legacy/api/json.py, warehouse/api/simple.py).
 func (c *Catalog) SetStatus(project, status string) error {
 	if err := validStatus(status); err != nil {
 		return err
@@ -517,7 +518,7 @@ func (c *Catalog) DeleteProject(project string) ([]File, error) {
 
 // allFiles calls fn for every file of every project until fn returns false.
 func (s *state) allFiles(fn func(p *Project, f *File) bool) {
-	// Sorted so that "the first such row" (§5.10) is deterministic.
+	// Sorted so that "the first such row" (_is_duplicate_file, warehouse/forklift/legacy.py) is deterministic.
 	names := make([]string, 0, len(s.Projects))
 	for n := range s.Projects {
 		names = append(names, n)

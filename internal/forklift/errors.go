@@ -1,10 +1,10 @@
 // Package forklift is the pure validation layer of PyPI's legacy upload
 // endpoint (POST /legacy/, warehouse/forklift/legacy.py), with no HTTP and
 // no storage. The upload handler calls its functions in Warehouse's check
-// order (pypi-server spec §5.4) and renders any *Error it gets back as the
+// order (warehouse/forklift/legacy.py file_upload) and renders any *Error it gets back as the
 // status line "<Status> <Message>" and the body.
 //
-// Call order for one upload (steps of §5.4; the handler does the steps in
+// Call order for one upload (the steps of docs/upload.md; the handler does the steps in
 // between, such as authentication, project lookup and permissions):
 //
 //	step 1    Sanitize(fields)
@@ -22,7 +22,7 @@
 //	step 28-29 CheckDistContents(...)           -> wheel METADATA bytes
 //
 // NormalizeRelease turns a validated Metadata into the stored release
-// fields of §5.9.
+// fields of warehouse/forklift/legacy.py.
 package forklift
 
 import "github.com/fakepypi/fakepypi/internal/pypierr"

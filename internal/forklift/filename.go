@@ -242,7 +242,7 @@ func ValidPlatformTag(tag string) bool {
 	return emsRe.MatchString(tag)
 }
 
-// CheckWheelFilename is step 27 (§5.7.4 items 1-5): packaging's parse
+// CheckWheelFilename is step 27 (warehouse/forklift/legacy.py, items 1-5 of its wheel checks): packaging's parse
 // errors passed through, platform tags, the canonical name against the
 // metadata name, the exact normalized name prefix, and the version.
 func CheckWheelFilename(filename string, meta *Metadata, projectName, projectNormalized string) (*WheelFilename, *Error) {

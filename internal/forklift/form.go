@@ -126,7 +126,7 @@ func ValidateForm(f Fields) (*Form, *Error) {
 		errs["blake2_256_digest"] = "Use a valid, hex-encoded, BLAKE2 message digest."
 	}
 	// pyversion: rejected for a binary upload without one, and for an sdist
-	// with anything but "source" (spec §5.5, test_fails_invalid_post_data).
+	// with anything but "source" (warehouse/forklift/forms.py, test_fails_invalid_post_data).
 	pyversion, _ := f.Get("pyversion")
 	if filetype != "" && filetype != "sdist" && pyversion == "" {
 		errs["pyversion"] = "Python version is required for binary distribution uploads."

@@ -8,7 +8,7 @@ import (
 )
 
 // Release holds the release fields Warehouse stores from the first file of
-// a version (spec §5.9), in the forms the read APIs serve them. Nil
+// a version (warehouse/forklift/legacy.py), in the forms the read APIs serve them. Nil
 // pointers are absent values (JSON null).
 type Release struct {
 	Name             string // metadata name as sent (display name)

@@ -80,8 +80,8 @@ func TestRealClients(t *testing.T) {
 	// must work without the proxy too. Debian has urllib3 1.26, so this
 	// plays urllib3 2: a bare PoolManager (no proxy), trusting
 	// SSL_CERT_FILE as urllib3 2's default context does (Debian's 1.26
-	// pins the system bundle instead), and the query merged as the spec
-	// says.
+	// pins the system bundle instead), and the audience merged into the URL's
+	// query as id >= 1.6 does (id/_internal/oidc/ambient.py).
 	t.Run("id-1.6-token-request-without-proxy", func(t *testing.T) {
 		const script = `import json, os, urllib3
 from urllib.parse import urlsplit, parse_qsl, urlencode

@@ -9,7 +9,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/readapi"
 )
 
-// PyPI splits its routes over hosts (pypi-server.md, "Production hosts"),
+// PyPI splits its routes over hosts (warehouse/config.py: the web, forklift and files domains),
 // and clients build URLs from whichever host they were given: twine and
 // gh-action-pypi-publish call /_/oidc/ on the upload URL's host, pip reads
 // /simple/ from pypi.org and fetches files from files.pythonhosted.org.

@@ -997,8 +997,8 @@ func TestControlDeleteProjectDetachesPublishers(t *testing.T) {
 
 // TestCreateProjectInvalidatesPendingPublishers: create_project deletes
 // the pending publishers of other users whose project name
-// ultranormalizes like the new project's (pypi-server.md §3.6 step 4,
-// §5.8), whether the project comes from a pending publisher or an upload.
+// ultranormalizes like the new project's (create_project in
+// warehouse/packaging/services.py), whether the project comes from a pending publisher or an upload.
 func TestCreateProjectInvalidatesPendingPublishers(t *testing.T) {
 	c := startCtl(t)
 	c.mustOK("POST", "/_fake/users", `{"name": "dana"}`, nil)

@@ -174,8 +174,9 @@ func TestUserTokens(t *testing.T) {
 	}
 }
 
-// TestMintErrors covers every code and the reasons of §3.5, in the order
-// of §1.3, with the edge cases of pypi-server.md §7.
+// TestMintErrors covers every code and the reasons of warehouse/oidc/models/, in the order
+// of warehouse/oidc/views.py, with the edge cases of Warehouse's
+// tests/unit/oidc/test_views.py.
 func TestMintErrors(t *testing.T) {
 	ti := newTestIssuer(t)
 	now := t0.Unix()

@@ -18,7 +18,7 @@ import (
 func normalize(name string) string { return pyname.Normalize(name) }
 
 // MsgRegistrationDisabled is create_project's answer when the
-// disallow-new-project-registration flag is on (pypi-server.md §5.8).
+// disallow-new-project-registration flag is on (warehouse/packaging/services.py).
 const MsgRegistrationDisabled = "New project registration temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."
 
 // projectDir connects the exchange (and the upload endpoint) to the
@@ -81,7 +81,7 @@ func (d *projectDir) CreateForPublisher(name, creator, organization string) (tru
 // check_project_name (regex, stdlib, existing, prohibited, too similar).
 // The creator becomes Owner unless an organization owns the project. The
 // upload endpoint applies its own rate limit first, then calls this. A
-// refusal is a *pypierr.Error with PyPI's status and message (§5.8).
+// refusal is a *pypierr.Error with PyPI's status and message (ProjectService.check_project_name, warehouse/packaging/services.py).
 func (s *Server) CreateProject(name, creator, organization string) (catalog.Project, error) {
 	if s.Flags.Enabled(adminflag.DisallowNewProjectRegistration) {
 		return catalog.Project{}, pypierr.New(http.StatusForbidden, MsgRegistrationDisabled)
@@ -106,7 +106,7 @@ func (s *Server) CreateProject(name, creator, organization string) (catalog.Proj
 	return p, err
 }
 
-// invalidatePending is create_project's clean-up (§3.6 step 4): the
+// invalidatePending is create_project's clean-up (warehouse/packaging/services.py): the
 // pending publishers of other users whose project name ultranormalizes
 // like the new project's are deleted.
 func (s *Server) invalidatePending(name, creator string) {

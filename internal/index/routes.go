@@ -20,20 +20,20 @@ func (s *Server) routes() http.Handler {
 	// front of its handler; with none set the handler answers untouched.
 	fault := func(endpoint string, h http.HandlerFunc) http.Handler { return s.Faults.Wrap(endpoint, h) }
 
-	// Trusted publishing token exchange (pypi-server.md §1). Wrong
+	// Trusted publishing token exchange (warehouse/oidc/__init__.py, views.py). Wrong
 	// methods get 405 with Allow, as warehouse's require_methods does.
 	r.Path("/_/oidc/audience").Handler(fault(indexfault.Audience, trust.RequireMethod(http.MethodGet, s.Exchange.HandleAudience)))
 	r.Path("/_/oidc/mint-token").Handler(fault(indexfault.MintToken, trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint)))
 	r.Path("/_/oidc/github/mint-token").Handler(fault(indexfault.MintToken, trust.RequireMethod(http.MethodPost, s.Exchange.HandleMint)))
 
-	// Upload API (§5): POST /legacy/; POST /legacy gets PyPI's 308.
+	// Upload API (warehouse/forklift/): POST /legacy/; POST /legacy gets PyPI's 308.
 	r.Path("/legacy/").Handler(fault(indexfault.Upload, s.Upload.ServeHTTP))
 	r.Path("/legacy").Methods(http.MethodPost).Handler(fault(indexfault.Upload, s.Upload.NoSlash))
 	// The pre-Warehouse upload URL: 410 pointing at /legacy/ for the
-	// upload :actions, 404 otherwise (§5.1).
+	// upload :actions, 404 otherwise (warehouse/legacy/api/pypi.py).
 	r.Path("/pypi").Handler(fault(indexfault.Upload, s.Upload.Moved(forkliftDomain(s.Tokens.Location))))
 
-	// Read APIs (§6), GET and HEAD. PyPI redirects a name that is not
+	// Read APIs (warehouse/api/, warehouse/legacy/api/json.py), GET and HEAD. PyPI redirects a name that is not
 	// normalized, and a path without its final slash, with a 301.
 	get := []string{http.MethodGet, http.MethodHead}
 	r.Path("/simple/").Methods(get...).Handler(fault(indexfault.Simple, s.Read.SimpleIndex))

@@ -72,8 +72,8 @@ type Server struct {
 	Exchange   *trust.Exchange
 	Catalog    *catalog.Catalog
 	Blobs      blobstore.Store
-	Upload     *upload.Handler  // POST /legacy/ (§5)
-	Read       *readapi.Handler // simple, JSON, files, integrity (§6)
+	Upload     *upload.Handler  // POST /legacy/ (warehouse/forklift/legacy.py)
+	Read       *readapi.Handler // simple, JSON, files, integrity
 	// Faults are the index's named faults (/_fake/faults, --fault):
 	// PyPI endpoints answering 5xx, non-JSON, late, or not at all.
 	Faults *indexfault.Set

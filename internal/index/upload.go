@@ -15,7 +15,7 @@ import (
 )
 
 // initFiles builds what serves distribution files: the blob store, the
-// upload endpoint (§5) and the read APIs (§6), all over s.Catalog.
+// upload endpoint and the read APIs, all over s.Catalog.
 func (s *Server) initFiles() {
 	s.Blobs = s.cfg.Blobs
 	if s.Blobs == nil {

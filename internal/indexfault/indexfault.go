@@ -3,7 +3,7 @@
 // that answers 404 or 503, a mint-token answer that is not JSON or lacks
 // the token, an upload that gets a 5xx, an answer slower than a client's
 // timeout, a connection reset. Clients print something specific for each
-// (publishing-clients.md §9); these faults let a test provoke it.
+// (twine's, uv's and gh-action-pypi-publish's error paths; docs/fakeindex.md, "Faults"); these faults let a test provoke it.
 //
 // Faults are named as fakeissuer's are (internal/issuer): sticky ones
 // apply to every request to an endpoint, queued ones to the next request

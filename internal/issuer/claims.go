@@ -6,7 +6,7 @@ import (
 )
 
 // Lifetimes. GitHub: exp = iat + 300 and nbf = iat - 300, as in the real
-// token of publishing-clients.md §1.4 ("by default the ID_TOKEN lifetime
+// token in di/id's test/unit/internal/oidc/gha_token.txt ("by default the ID_TOKEN lifetime
 // will be 5 min", actions/toolkit#867). GitLab's doc example has
 // nbf = iat - 5. Google ID tokens last one hour.
 const (
@@ -87,7 +87,7 @@ func githubRefType(ref string) string {
 }
 
 // githubClaims: every custom value is a JSON string, numeric IDs,
-// run_attempt and ref_protected included (publishing-clients.md §1.4).
+// run_attempt and ref_protected included (GitHub's docs, content/actions/reference/security/oidc.md).
 func githubClaims(g GitHubRun) map[string]any {
 	jobSHA := g.WorkflowSHA
 	if g.ReusableWorkflow != "" {
@@ -140,7 +140,7 @@ func gitlabRefPath(l GitLabRun) string {
 
 // gitlabClaims follows GitLab's id_token_authentication.md. The
 // ci_config_ref_uri host is the issuer without its scheme, which is how
-// Warehouse rebuilds it for custom instances (pypi-server.md §3.2).
+// Warehouse rebuilds it for custom instances (warehouse/oidc/models/gitlab.py).
 func gitlabClaims(l GitLabRun, iss string) map[string]any {
 	host := strings.TrimPrefix(strings.TrimPrefix(iss, "https://"), "http://")
 	namespace := l.ProjectPath[:strings.LastIndex(l.ProjectPath, "/")]
@@ -191,7 +191,7 @@ func googleClaims(o GoogleRun) map[string]any {
 }
 
 // activestateClaims: sub = "org:<org>:project:<project>" and the claims
-// Warehouse's ActiveState publisher reads (pypi-server.md §3.4).
+// Warehouse's ActiveState publisher reads (warehouse/oidc/models/activestate.py).
 func activestateClaims(a ActiveStateRun) map[string]any {
 	return map[string]any{
 		"sub":                "org:" + a.Organization + ":project:" + a.Project,
@@ -250,7 +250,7 @@ func circleciClaims(c CircleCIRun) map[string]any {
 	}
 }
 
-// claimsSupported is GitHub's discovery list, verbatim (publishing-clients.md §1.5).
+// claimsSupported is GitHub's discovery list, verbatim (https://token.actions.githubusercontent.com/.well-known/openid-configuration).
 var githubClaimsSupported = []string{"sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "sha", "repository", "repository_id",
 	"repository_owner", "repository_owner_id", "enterprise", "enterprise_id", "run_id", "run_number", "run_attempt",
 	"actor", "actor_id", "workflow", "workflow_ref", "workflow_sha", "head_ref", "base_ref", "event_name", "ref_type",

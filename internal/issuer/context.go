@@ -22,7 +22,7 @@ type RunContext struct {
 }
 
 // GitHubRun is a GitHub Actions workflow run. Claim names are in the
-// comments (publishing-clients.md §1.4).
+// comments (GitHub's docs, content/actions/reference/security/oidc.md).
 type GitHubRun struct {
 	Repository        string `yaml:"repository" json:"repository"`                   // "owner/name"; repository
 	RepositoryID      string `yaml:"repository_id" json:"repository_id"`             // repository_id

@@ -49,7 +49,7 @@ func (e Env) Map() map[string]string {
 }
 
 // ciTriggers are the variables publishing clients detect a CI by
-// (publishing-clients.md §2.1), plus GitHub's token variables.
+// (the id package's id/_internal/oidc/ambient.py, uv's ambient-id src/lib.rs), plus GitHub's token variables.
 var ciTriggers = map[Kind][]string{
 	GitHub:    {"GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"},
 	GitLab:    {"GITLAB_CI"},

@@ -112,7 +112,7 @@ func TestGitLabEnvCarriesToken(t *testing.T) {
 	}
 }
 
-// The variable names the id package derives (publishing-clients.md §2.2).
+// The variable names the id package derives (id/_internal/oidc/ambient.py, detect_gitlab).
 func TestGitLabTokenVar(t *testing.T) {
 	for aud, want := range map[string]string{
 		"pypi":                 "PYPI_ID_TOKEN",

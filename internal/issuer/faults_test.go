@@ -108,7 +108,7 @@ func TestFaultRunShapes(t *testing.T) {
 }
 
 // Token endpoint failures: the statuses and bodies clients must handle
-// (publishing-clients.md §1.3).
+// (actions/toolkit packages/core/src/oidc-utils.ts, di/id, uv's ambient-id).
 func TestEndpointFaults(t *testing.T) {
 	s := startTest(t, Config{})
 	for _, c := range []struct {

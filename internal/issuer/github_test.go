@@ -14,7 +14,7 @@ import (
 )
 
 // The GitHub docs' curl form: "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=pypi"
-// with "bearer", and the other clients' shapes (publishing-clients.md §1.2).
+// with "bearer", and the other clients' shapes (actions/toolkit packages/core/src/oidc-utils.ts, di/id, maturin).
 func TestGitHubTokenEndpointClientShapes(t *testing.T) {
 	s := startTest(t, Config{})
 	v := discover(t, s.URL()+"/.well-known/openid-configuration")

@@ -19,7 +19,7 @@ func kindOf(r *http.Request) (Kind, error) {
 	return ParseKind(v)
 }
 
-// discoveryDoc has GitHub's fields in GitHub's order (publishing-clients.md §1.5).
+// discoveryDoc has GitHub's fields in GitHub's order (GitHub's https://token.actions.githubusercontent.com/.well-known/openid-configuration).
 type discoveryDoc struct {
 	Issuer          string   `json:"issuer"`
 	JWKSURI         string   `json:"jwks_uri"`
@@ -84,7 +84,8 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 
 // authorized checks "Authorization: bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>".
 // The scheme is compared case-insensitively: toolkit sends "Bearer", id and
-// maturin "bearer" (publishing-clients.md §1.2).
+// maturin "bearer" (actions/toolkit packages/core/src/oidc-utils.ts,
+// di/id id/_internal/oidc/ambient.py, PyO3/maturin src/upload.rs).
 func (s *Server) authorized(r *http.Request) bool {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") {
@@ -145,7 +146,7 @@ func (s *Server) githubToken(w http.ResponseWriter, r *http.Request) {
 
 // googleIdentity is the metadata server's identity endpoint: it needs
 // "Metadata-Flavor: Google" and answers the raw JWT as the body
-// (publishing-clients.md §2.3).
+// (the id package's detect_gcp in id/_internal/oidc/ambient.py).
 func (s *Server) googleIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Metadata-Flavor", "Google")
 	text := func(status int, body string) {

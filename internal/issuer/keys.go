@@ -21,7 +21,7 @@ import (
 )
 
 // keyBits is the RSA modulus size GitHub uses: its signatures are 342
-// base64url characters, i.e. 256 bytes (publishing-clients.md §1.4).
+// base64url characters, i.e. 256 bytes (a real token in di/id test/unit/internal/oidc/gha_token.txt).
 const keyBits = 2048
 
 // kidNamespace turns a key's JWK thumbprint into a version-5 UUID, the form

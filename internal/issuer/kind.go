@@ -22,7 +22,7 @@ const (
 var Kinds = []Kind{GitHub, GitLab, Google, ActiveState, Buildkite, CircleCI}
 
 // Canonical issuer strings. The first four are the exact strings Warehouse
-// matches (pypi-server.md §2.1); Buildkite's and CircleCI's are the issuers
+// matches (warehouse/oidc/utils.py); Buildkite's and CircleCI's are the issuers
 // those services put in their tokens (PyPI has no publisher for them).
 const (
 	GitHubIssuer      = "https://token.actions.githubusercontent.com"

@@ -76,7 +76,7 @@ func (s *Server) mint(k Kind, base, aud string, faults faultSet) (*Issued, error
 	hasNBF := k != Google
 	switch {
 	case faults.has(FaultExpired):
-		// Well past Warehouse's 30 s leeway (pypi-server.md §2.2).
+		// Well past Warehouse's 30 s leeway (_JWT_LEEWAY, warehouse/oidc/services.py).
 		iat = now.Add(-lifetime - time.Hour)
 		nbf, exp = iat.Add(nbfOffset), iat.Add(lifetime)
 	case faults.has(FaultNotYetValid):

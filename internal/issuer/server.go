@@ -241,7 +241,7 @@ func (s *Server) DiscoveryURL(k Kind) string {
 func (s *Server) JWKSURL(k Kind) string { return s.URL() + k.pathPrefix() + "/.well-known/jwks" }
 
 // RequestURL is ACTIONS_ID_TOKEN_REQUEST_URL. It carries a query so that
-// clients appending "&audience=" work (publishing-clients.md §1.2).
+// clients appending "&audience=" work (GitHub's docs: curl "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=...").
 func (s *Server) RequestURL() string { return s.URL() + githubTokenPath + "?api-version=2.0" }
 
 // RequestToken is ACTIONS_ID_TOKEN_REQUEST_TOKEN.

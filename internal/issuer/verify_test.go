@@ -78,7 +78,7 @@ func (v verifier) verify(raw, audience string) (map[string]any, error) {
 	if err := tok.Claims(&v.keys, &std, &all); err != nil {
 		return nil, fmt.Errorf("signature: %w", err)
 	}
-	// Warehouse verifies with strict_aud: one JSON string (pypi-server.md §2.2).
+	// Warehouse verifies with strict_aud: one JSON string (warehouse/oidc/services.py).
 	if _, ok := all["aud"].(string); !ok {
 		return nil, errAudienceNotString
 	}

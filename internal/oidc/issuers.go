@@ -1,5 +1,5 @@
 // Package oidc verifies CI identity tokens the way PyPI does before it
-// looks for a trusted publisher (pypi-server.md §2).
+// looks for a trusted publisher (warehouse/oidc/services.py).
 //
 // PyPI peeks at the unverified `iss`, maps it to one of four services,
 // fetches that issuer's keys by OIDC discovery, and then checks the JWT with
@@ -30,7 +30,7 @@ const (
 	ActiveState = "activestate"
 )
 
-// Canonical issuer strings, matched exactly (pypi-server.md §2.1).
+// Canonical issuer strings, matched exactly (warehouse/oidc/utils.py).
 const (
 	GitHubIssuer      = "https://token.actions.githubusercontent.com"
 	GitLabIssuer      = "https://gitlab.com"

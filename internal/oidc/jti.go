@@ -8,7 +8,7 @@ import (
 )
 
 // JTIRetention is how long past `exp` a used jti is remembered: the 30 s
-// leeway plus a 5 s margin (`SET ... NX EXAT exp+30+5`, pypi-server.md §2.4).
+// leeway plus a 5 s margin (`SET ... NX EXAT exp+30+5`, warehouse/oidc/services.py).
 const JTIRetention = Leeway + 5
 
 // JTIStore remembers used JWT identifiers per service, keyed by the

@@ -9,8 +9,9 @@ import (
 	"github.com/fakepypi/fakepypi/internal/oidc"
 )
 
-// Table tests of Store.Find against pypi-server.md §2.5 and §3: every
-// reason text of §3.5, byte for byte, and which publisher is chosen.
+// Table tests of Store.Find against warehouse/oidc/models/ (_core.py,
+// github.py, gitlab.py, google.py, activestate.py): every reason text
+// those models raise, byte for byte, and which publisher is chosen.
 
 const (
 	ghRef = "refs/tags/v1.0"
@@ -202,7 +203,7 @@ func TestFindGitHub(t *testing.T) {
 				wf + "release.yml@" + ghRef + "'], got '" + wf + "release.yml@refs/heads/main'"},
 		{name: "only sha expected when ref is empty", edit: set("ref", ""),
 			reason: "The job_workflow_ref claim does not match, expecting one of ['" + wf + "release.yml@" + ghSHA + "'], got '" + wf + "release.yml@" + ghRef + "'"},
-		// Reusable workflows (§3.1): the called file from job_workflow_ref,
+		// Reusable workflows (warehouse/oidc/models/github.py): the called file from job_workflow_ref,
 		// the caller's repository.
 		{name: "reusable workflow in the same repo names the called file",
 			pubs: func() []Publisher { p := ghPublisher(); p.WorkflowFilename = "build.yml"; return []Publisher{p} },

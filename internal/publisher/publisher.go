@@ -1,5 +1,5 @@
 // Package publisher holds trusted publishers and matches OIDC claims to
-// them exactly as PyPI does (pypi-server.md §2.5, §3), reason texts
+// them exactly as PyPI does (warehouse/oidc/models/_core.py and the per-service models in warehouse/oidc/models/), reason texts
 // included. It also explains a miss, which PyPI does not: Diagnose names
 // the configured publisher that came closest and the fields that differ.
 package publisher

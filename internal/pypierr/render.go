@@ -59,7 +59,7 @@ func bodyKind(accept string) string {
 }
 
 // acceptQ returns the quality Accept gives to a concrete media type: the
-// most specific matching range decides (RFC 9110 §12.5.1), 0 if none.
+// most specific matching range decides (RFC 9110, section 12.5.1), 0 if none.
 func acceptQ(accept, offer string) float64 {
 	otype, osub, _ := strings.Cut(offer, "/")
 	q, spec := 0.0, -1
@@ -97,7 +97,7 @@ func acceptQ(accept, offer string) float64 {
 }
 
 // Body renders Pyramid's default exception page for status line
-// "<code> <message>" the way the Accept header asks (pypi-server.md §5.3),
+// "<code> <message>" the way the Accept header asks (warehouse/forklift/legacy.py _exc_with_message, Pyramid's HTTPException),
 // returning the Content-Type and the bytes.
 func Body(accept string, code int, message string) (contentType string, body []byte) {
 	status := strconv.Itoa(code) + " " + message

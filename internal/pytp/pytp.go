@@ -8,7 +8,7 @@
 // The key is path-keyed so that one host can serve several indexes, each
 // with its own exchange endpoints.
 //
-// Facts followed (PEP 807 draft, ../shared/spec/peers.md §F): 200 with a
+// Facts followed (PEP 807 draft): 200 with a
 // JSON object naming "audience-endpoint" and "mint-token-endpoint" for a
 // known upload path; 404 with an empty body for any other key; 406 for an
 // Accept header that rules out application/vnd.pypi.pytp.v1+json; the

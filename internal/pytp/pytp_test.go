@@ -9,7 +9,7 @@ import (
 )
 
 func TestKey(t *testing.T) {
-	// printf '%s' /legacy/ | sha256sum. (peers.md §F quotes af030c06... for
+	// printf '%s' /legacy/ | sha256sum. (a draft note quotes af030c06... for
 	// this path; that is not SHA-256 of "/legacy/" nor of any nearby string,
 	// so we follow the rule as stated, not the example.)
 	if got, want := Key("/legacy/"), "0cace9579789849db6e16d48df183951c8f17582200d84bc93c7678d6c8f78a7"; got != want {

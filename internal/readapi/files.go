@@ -36,7 +36,7 @@ func (h *Handler) File(w http.ResponseWriter, r *http.Request) {
 }
 
 // Provenance serves GET /integrity/{name}/{version}/{filename}/provenance
-// (warehouse/api/integrity.py, §6.4).
+// (warehouse/api/integrity.py).
 func (h *Handler) Provenance(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	hd := w.Header()
@@ -86,7 +86,8 @@ func (h *Handler) Provenance(w http.ResponseWriter, r *http.Request) {
 	corsHeaders(hd)
 	// Pyramid's plain "json" renderer: json.dumps with its default
 	// separators (", ", ": ") and ensure_ascii, no trailing newline (the
-	// functional test compares the body exactly, §6.4).
+	// functional test compares the body exactly,
+	// tests/functional/api/test_integrity.py).
 	hd.Set("Content-Type", offers[0])
 	w.WriteHeader(http.StatusOK)
 	w.Write(pyfmt.Defaults.Dumps(v))

@@ -10,7 +10,7 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// jsonNotFound is the JSON API's 404 (§6.3): application/json
+// jsonNotFound is the JSON API's 404 (warehouse/legacy/api/json.py): application/json
 // {"message": "Not Found"} with CORS headers.
 func jsonNotFound(w http.ResponseWriter) {
 	corsHeaders(w.Header())
@@ -29,7 +29,7 @@ func jsonAPIHeaders(w http.ResponseWriter, serial int64) {
 }
 
 // ProjectJSON serves GET /pypi/{name}/json (and .../json/): the latest
-// release's info and files plus every release (§6.3).
+// release's info and files plus every release (warehouse/legacy/api/json.py).
 func (h *Handler) ProjectJSON(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	p, ok := h.project(name)
@@ -82,7 +82,7 @@ func (h *Handler) renamed(r *http.Request, name, normalized string) string {
 }
 
 // latest picks the JSON API's "latest" release: not yanked first, then
-// non-prereleases first, then the highest version (§6.3).
+// non-prereleases first, then the highest version (warehouse/legacy/api/json.py).
 func (h *Handler) latest(p *catalog.Project) *catalog.Release {
 	rels := make([]*catalog.Release, len(p.Releases))
 	for i := range p.Releases {

@@ -28,7 +28,7 @@ var integrityOffers = []string{MIMEIntegrityV1, MIMEApplicationJSON}
 // what Warehouse negotiates with:
 //   - no Accept header, or one that does not parse: every offer, in order;
 //   - otherwise each offer takes the q of the most specific range matching
-//     it (exact type > type/* > */*; RFC 7231 §5.3.2), offers with q=0 or
+//     it (exact type > type/* > */*; RFC 7231, section 5.3.2), offers with q=0 or
 //     no matching range drop out, and the rest are sorted by q descending,
 //     ties kept in offer order.
 //

@@ -1,5 +1,6 @@
 // Package readapi serves the read side of the fake index over the catalog
-// and the blobstore, as PyPI serves it (pypi-server.md §6):
+// and the blobstore, as PyPI serves it (warehouse/api/simple.py, warehouse/legacy/api/json.py,
+// warehouse/api/integrity.py):
 //
 //	GET /simple/                                   PEP 503 HTML / PEP 691 JSON index
 //	GET /simple/{project}/                         project detail (PEPs 503, 592, 658, 691, 700, 714, 740, 792)
@@ -54,7 +55,7 @@ type Options struct {
 	// parts; the index should pass its real PEP 440 implementation.
 	Versions VersionRules
 	// AttestationsDisabled reports the "disable-pep740" admin flag, which
-	// makes the integrity API answer 403 (§6.4). Nil: never disabled.
+	// makes the integrity API answer 403 (warehouse/api/integrity.py). Nil: never disabled.
 	AttestationsDisabled func() bool
 }
 
@@ -171,7 +172,7 @@ func (h *Handler) AppendSlash(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusMovedPermanently)
 }
 
-// notFoundText is the simple API's 404 (§6.1): text/plain "404 Not Found".
+// notFoundText is the simple API's 404 (warehouse/api/simple.py): text/plain "404 Not Found".
 func notFoundText(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusNotFound)
@@ -183,14 +184,14 @@ func lastSerial(w http.ResponseWriter, serial int64) {
 }
 
 // project looks a project up by the normalized form of a URL name; each
-// caller decides how a quarantined project is hidden (§6.1, §6.3).
+// caller decides how a quarantined project is hidden (warehouse/api/simple.py, warehouse/legacy/api/json.py).
 func (h *Handler) project(name string) (catalog.Project, bool) {
 	p, ok := h.cat.Project(pyname.Normalize(name))
 	return p, ok
 }
 
 // pyISO is Python's datetime.isoformat() for a naive UTC datetime plus
-// "Z": microseconds only when non-zero (§6.1 upload-time).
+// "Z": microseconds only when non-zero (upload-time in warehouse/packaging/utils.py).
 func pyISO(t time.Time) string {
 	t = t.UTC()
 	s := t.Format("2006-01-02T15:04:05")

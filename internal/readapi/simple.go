@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// simpleHeaders are the headers every simple API answer carries (§6.1):
+// simpleHeaders are the headers every simple API answer carries (warehouse/api/simple.py):
 // the chosen media type, Vary: Accept (add_vary), Cache-Control from
 // cache_control(10 minutes), and CORS.
 func simpleHeaders(w http.ResponseWriter, ctype string) {
@@ -42,7 +42,7 @@ func (h *Handler) SimpleIndex(w http.ResponseWriter, r *http.Request) {
 	serial := h.cat.LastSerial()
 	var projects []catalog.ProjectSummary
 	for _, p := range h.cat.Projects() {
-		// Quarantined projects are left out of the index (§6.1).
+		// Quarantined projects are left out of the index (warehouse/api/simple.py).
 		if p.Status != catalog.StatusQuarantined {
 			projects = append(projects, p)
 		}
@@ -150,7 +150,7 @@ func (h *Handler) SimpleDetail(w http.ResponseWriter, r *http.Request) {
 	}
 	// templates/api/simple/detail.html (frozen by PEP 833), rendered with
 	// trim_blocks and lstrip_blocks and without the final newline; the
-	// project-status <meta> shares its line with <title> (§6.1).
+	// project-status <meta> shares its line with <title> (templates/api/simple/detail.html).
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n")
 	b.WriteString("<meta name=\"pypi:project-status\" content=\"" + htmlEscape(status) + "\">")

@@ -1,5 +1,6 @@
 // Package readme decides whether PyPI would refuse an upload because its
-// description fails to render (§5.4 step 15 of the server spec).
+// description fails to render (step 15 of docs/upload.md's check order; warehouse/forklift/legacy.py
+// calls readme_renderer).
 //
 // Warehouse's forklift/legacy.py renders a non-empty description with
 // warehouse/utils/readme.py render(..., use_fallback=False): text/plain

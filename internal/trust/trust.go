@@ -1,7 +1,7 @@
 // Package trust is PyPI's half of the trusted-publishing token exchange:
 // GET /_/oidc/audience and POST /_/oidc/mint-token (and its legacy alias
 // /_/oidc/github/mint-token), deciding in the order of warehouse's
-// oidc/views.py so that the same error wins (pypi-server.md §1.3).
+// oidc/views.py so that the same error wins (mint_token_from_oidc).
 //
 // Every attempt is recorded in the event log with the claims that matter,
 // the verdict and, when no publisher matched, a diagnosis naming the
@@ -26,7 +26,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
-// Mint-token error codes (§1.5).
+// Mint-token error codes (warehouse/oidc/views.py).
 const (
 	CodeInvalidPayload          = "invalid-payload"
 	CodeNotEnabled              = "not-enabled"
@@ -59,7 +59,7 @@ type Projects interface {
 	// CreateForPublisher is ProjectService.create_project(name, creator,
 	// creator_is_owner=(organization == ""), ratelimited=False,
 	// organization_id=organization): the admin flag, then every name rule
-	// of §5.8. A refusal is a *pypierr.Error.
+	// of ProjectService.check_project_name. A refusal is a *pypierr.Error.
 	CreateForPublisher(name, creator, organization string) (ProjectInfo, error)
 	// SameName reports whether two names normalize alike (PEP 503).
 	SameName(a, b string) bool
@@ -99,7 +99,7 @@ func (x *Exchange) Audience() string {
 	return x.audience
 }
 
-// HandleAudience serves GET /_/oidc/audience (§1.1). Only the global
+// HandleAudience serves GET /_/oidc/audience (warehouse/oidc/views.py oidc_audience). Only the global
 // disallow-oidc flag matters here.
 func (x *Exchange) HandleAudience(w http.ResponseWriter, r *http.Request) {
 	if x.Flags.Enabled(adminflag.DisallowOIDC) {
@@ -194,7 +194,7 @@ func claimsThatMatter(service string, c map[string]any) map[string]any {
 	return out
 }
 
-// Mint runs the pipeline of §1.3 on a request body.
+// Mint runs the pipeline of warehouse/oidc/views.py on a request body.
 func (x *Exchange) Mint(body []byte) Result {
 	d := &MintDetails{}
 	res := Result{Event: events.Event{Kind: events.KindMint, Time: x.Clock.Now().UTC(), Details: d}}

@@ -22,7 +22,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
-// Unit tests of the exchange pipeline (pypi-server.md §1.3–§1.5): which
+// Unit tests of the exchange pipeline (warehouse/oidc/views.py): which
 // error wins, the exact bodies, and what is recorded.
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

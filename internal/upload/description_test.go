@@ -26,7 +26,7 @@ func withDescription(f form, desc, ctype string) form {
 	return append(out, f[len(f)-1])
 }
 
-// TestDescriptionRender is §5.4 step 15: the exact status lines, which
+// TestDescriptionRender is step 15 of docs/upload.md's check order: the exact status lines, which
 // content types are rendered as reStructuredText, and where the check
 // sits in the order (after permissions and 2FA, before filename checks).
 func TestDescriptionRender(t *testing.T) {

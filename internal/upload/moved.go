@@ -9,7 +9,7 @@ import (
 
 // MsgMoved is the answer of PyPI's old upload URL, https://pypi.org/pypi,
 // for domain the forklift (upload) domain. The "TODO" is PyPI's own text
-// (warehouse legacy/api/pypi.py forklifted, pypi-server.md §5.1).
+// (warehouse/legacy/api/pypi.py forklifted).
 func MsgMoved(domain string) string {
 	return "This API has moved to https://" + domain + "/legacy/. See TODO for more information."
 }

@@ -17,8 +17,9 @@ const (
 	seeMetadata = " See https://packaging.python.org/specifications/core-metadata for more information."
 )
 
-// TestCheckOrder is one row per step of pypi-server.md §5.4 (and the
-// token answers of §4.3): the exact status line, reason phrase included.
+// TestCheckOrder is one row per step of the check order (docs/upload.md,
+// from warehouse/forklift/legacy.py file_upload) and the token answers of
+// warehouse/macaroons/security_policy.py: the exact status line, reason phrase included.
 // Rows that fail several checks assert that the earliest one wins.
 func TestCheckOrder(t *testing.T) {
 	s, clk := newIndex(t, testSetup)
@@ -152,7 +153,7 @@ func TestCheckOrder(t *testing.T) {
 		})
 	}
 
-	// §4.3: a minted token used after its 900 s.
+	// warehouse/macaroons/caveats: a minted token used after its 900 s.
 	t.Run("token expired", func(t *testing.T) {
 		tok := basic(oidcToken(t, s))
 		clk.Advance(900 * time.Second)
@@ -169,7 +170,7 @@ func TestCheckOrder(t *testing.T) {
 	}
 }
 
-// TestRoutingAnswers covers §5.1: :action in the query string, the 410
+// TestRoutingAnswers covers the routing of warehouse/forklift/__init__.py: :action in the query string, the 410
 // actions, the 308 on /legacy and the 405 for other methods.
 func TestRoutingAnswers(t *testing.T) {
 	s, _ := newIndex(t, testSetup)

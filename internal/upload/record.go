@@ -15,7 +15,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
-// Attestation messages (warehouse/attestations/services.py, §5.11).
+// Attestation messages (warehouse/attestations/services.py).
 const (
 	msgAttestPrefix   = "Invalid attestations supplied during upload: "
 	msgAttestOnlyTP   = msgAttestPrefix + "Attestations are only supported when using Trusted Publishing"

@@ -5,7 +5,8 @@
 // The request body is streamed once: small fields are held in memory,
 // the distribution file is spooled to the blobstore while md5, sha256 and
 // blake2b-256 are computed in the same pass. Only when the body has ended
-// are the checks run, in Warehouse's order (pypi-server.md §5.4), and the
+// are the checks run, in Warehouse's order (warehouse/forklift/legacy.py file_upload; the steps are
+// numbered in docs/upload.md), and the
 // first failing one is the answer. The answer carries the message in the
 // HTTP reason phrase, as PyPI's does (see WriteStatus).
 package upload
@@ -30,7 +31,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/readme"
 )
 
-// Messages of the routing layer (pypi-server.md §5.1, §5.4).
+// Messages of the routing layer (warehouse/forklift/__init__.py, warehouse/forklift/legacy.py).
 const (
 	MsgNoSlash        = "An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)"
 	MsgPreRegister    = "Project pre-registration is no longer required or supported, upload your files instead."
@@ -106,7 +107,7 @@ type outcome struct {
 	status  int
 	message string // "" for 200 OK
 	why     string // the harness's explanation
-	step    string // §5.4 step that decided
+	step    string // docs/upload.md check-order step that decided
 }
 
 func fail(step string, status int, msg string) *outcome {
@@ -179,7 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.finish(w, r, id, b, out)
 		return
 	}
-	// :action is read from request.params, query string first (§5.1).
+	// :action is read from request.params, query string first (warehouse/forklift/__init__.py's predicate).
 	action := r.URL.Query().Get(":action")
 	if _, ok := r.URL.Query()[":action"]; !ok {
 		if vs := b.fields[":action"]; len(vs) > 0 {
@@ -207,7 +208,7 @@ const infoPage = "<!DOCTYPE html>\n<html><head><title>Upload</title></head><body
 	"<p>This URL is the endpoint for uploading distributions to PyPI. Use a tool such as twine to upload.</p>\n" +
 	"</body></html>\n"
 
-// upload runs the checks of §5.4 in order; the first failure wins.
+// upload runs the checks of docs/upload.md's check order; the first failure wins.
 func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b *body) *outcome {
 	// Step 0: Basic auth with a username other than __token__.
 	if authErr != nil {

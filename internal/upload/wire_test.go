@@ -46,7 +46,7 @@ func rawUpload(t *testing.T, base, auth, accept string, f form) string {
 }
 
 // TestRawStatusLine proves the reason phrase on the wire, byte for byte,
-// and the body for each Accept (pypi-server.md §5.3).
+// and the body for each Accept (warehouse/forklift/legacy.py _exc_with_message).
 func TestRawStatusLine(t *testing.T) {
 	s, _ := newIndex(t, testSetup)
 	alice := basic(token(t, s, "alice-all"))

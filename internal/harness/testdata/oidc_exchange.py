@@ -1,5 +1,4 @@
-"""gh-action-pypi-publish's oidc-exchange.py sequence (publishing-clients.md
-§4.3), with requests and the `id` package's GitHub token request inlined
+"""gh-action-pypi-publish's oidc-exchange.py sequence, with requests and the `id` package's GitHub token request inlined
 (Debian has no python3-id). It uses only the environment `fakeindex up`
 prints: INPUT_REPOSITORY_URL defaults to https://upload.pypi.org/legacy/,
 the proxy and CA come from HTTPS_PROXY and REQUESTS_CA_BUNDLE.

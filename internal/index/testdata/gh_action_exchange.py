@@ -1,5 +1,5 @@
-"""The HTTP sequence of gh-action-pypi-publish's oidc-exchange.py
-(publishing-clients.md §4.3), against a base URL instead of https://{domain}.
+"""The HTTP sequence of gh-action-pypi-publish's oidc-exchange.py,
+against a base URL instead of https://{domain}.
 
 Prints the minted token on stdout, or the action's failure text on stderr
 and exits 1.
