@@ -119,9 +119,11 @@ echo "--- inside the compose network: real hostnames through the aliases"
 # A throw-away container of the same image on the compose network, trusting
 # the CA from the shared volume: pypi.org resolves to the proxy's alias.
 net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$(dc ps -q fakeindex)")
+# http://fakeindex:8080/_fake/config: the control plane by service name,
+# which compose.yaml allows with --control-allow-host.
 for u in https://pypi.org/simple/demo/ https://files.pythonhosted.org/_fake/health \
          https://token.actions.githubusercontent.com/.well-known/openid-configuration \
-         https://test.pypi.org/_/oidc/audience; do
+         https://test.pypi.org/_/oidc/audience http://fakeindex:8080/_fake/config; do
   docker run --rm --network "$net" -v "${project}_ca:/ca:ro" -e SSL_CERT_FILE=/ca/ca.pem \
     "$FAKEPYPI_IMAGE" /fakeindex healthcheck --url "$u"
 done

@@ -64,6 +64,7 @@ type options struct {
 	faults     []string
 	proxy      bool
 	log        io.Writer
+	control    string
 }
 
 // Option configures New and Start.
@@ -131,6 +132,17 @@ func WithProxy() Option {
 	}
 }
 
+// WithControlToken protects the /_fake/ control plane of the index and
+// the issuer with token (internal/controlplane): requests there must
+// carry "Authorization: Bearer <token>". Env exports it as
+// FAKEPYPI_CONTROL_TOKEN for subprocess clients; ControlToken returns it.
+func WithControlToken(token string) Option {
+	return func(o *options) error {
+		o.control = token
+		return nil
+	}
+}
+
 // WithLog sends the components' logs (one text record per line, per
 // decision) to w. New logs to the test log by default.
 func WithLog(w io.Writer) Option {
@@ -175,6 +187,7 @@ func Start(opts ...Option) (*Harness, error) {
 	if o.log != nil {
 		hopts.Logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
+	hopts.Control.Token = o.control
 	if o.config != nil {
 		setup, err := indexconfig.Parse(o.configName, o.config)
 		if err != nil {
@@ -233,6 +246,10 @@ func (h *Harness) SimpleURL() string { return h.h.IndexURL() + "/simple/" }
 
 // IssuerURL is the fake issuer's base URL.
 func (h *Harness) IssuerURL() string { return h.h.IssuerURL() }
+
+// ControlToken is the token /_fake/ requests must carry, "" for none
+// (WithControlToken).
+func (h *Harness) ControlToken() string { return h.h.ControlToken() }
 
 // CABundle is the path of a PEM file holding the CA certificate, for
 // REQUESTS_CA_BUNDLE, SSL_CERT_FILE, PIP_CERT.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"io"
 	"net/http"
 	"os"
@@ -463,8 +464,14 @@ func do(ts *testscript.TestScript, method, url, body string) (int, []byte) {
 	}
 	req, err := http.NewRequest(method, url, rd)
 	ts.Check(err)
-	if body != "" {
+	// The control plane takes JSON writes only, even with no body, and
+	// the harness's token.
+	control := controlplane.IsControlPath(req.URL.Path)
+	if body != "" || (control && method != http.MethodGet && method != http.MethodHead) {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if control {
+		controlplane.SetToken(req, h.ControlToken())
 	}
 	c := *h.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,7 +125,9 @@ func harnessOf(ts *testscript.TestScript) *pypitest.Harness {
 // and exports the harness's environment (see docs/scenarios.md).
 func setup(env *testscript.Env) error {
 	pypi := filepath.Join(env.WorkDir, ".pypi")
-	opts := []pypitest.Option{pypitest.WithLog(logWriter{env.T()})}
+	// Every scenario runs with a control token, so the http command (and
+	// any script reading $FAKEPYPI_CONTROL_TOKEN) is known to send it.
+	opts := []pypitest.Option{pypitest.WithLog(logWriter{env.T()}), pypitest.WithControlToken(controlplane.NewToken())}
 	if p := filepath.Join(pypi, "config.yaml"); exists(p) {
 		opts = append(opts, pypitest.WithConfigFile(p))
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/indexfault"
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger = logger.With("component", "index")
-	cfg := index.Config{Setup: *setup, Logger: logger}
+	cfg := index.Config{Setup: *setup, Logger: logger, Control: f.control.Policy()}
 	if *quiet {
 		cfg.Logger = nil
 	}
@@ -138,6 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Info("token", "name", t.Name, "user", t.User, "token", t.Token)
 		}
 	}
+	if f.control.Generated() {
+		logger.Info("control token", "flag", "--control-token "+controlplane.RandomToken, "token", cfg.Control.Token)
+	}
 	fmt.Fprintln(stdout, srv.URL())
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -170,6 +174,7 @@ type serveFlags struct {
 	logFormat                                             *string
 	memory, quiet                                         *bool
 	discovery, flags, faults                              *multi
+	control                                               *controlplane.Flags
 }
 
 func newServeFlags() *serveFlags {
@@ -187,6 +192,7 @@ func newServeFlags() *serveFlags {
 	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
 	fs.Var(f.flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
+	f.control = controlplane.AddFlags(fs)
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make a PyPI endpoint misbehave on every request, e.g. upload=status:503 or mint-token=delay:6s; endpoints "+
 		"audience, mint-token, upload, simple, json, files, integrity, discovery (default any); faults status:CODE, non-json, no-value, delay:DURATION, reset (repeatable; docs/fakeindex.md, \"Faults\")")
 	return f

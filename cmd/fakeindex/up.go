@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/harness"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
@@ -69,6 +70,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := harness.Options{
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
 		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest, Persist: *f.persist,
+		Control: f.control.Policy(),
 	}
 	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
 	if err != nil {
@@ -135,6 +137,7 @@ type upFlags struct {
 	logFormat                                                                  *string
 	noProxy, noIssuer, noTest, quiet, persist                                  *bool
 	sets, faults                                                               *multi
+	control                                                                    *controlplane.Flags
 }
 
 func newUpFlags() (*flag.FlagSet, *upFlags) {
@@ -155,6 +158,7 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
 	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make PyPI's index (not TestPyPI's) misbehave on every request, e.g. upload=status:503 (repeatable; docs/fakeindex.md, \"Faults\")")
+	f.control = controlplane.AddFlags(fs)
 	fs.Var(f.sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
 	return fs, f
 }
@@ -194,6 +198,9 @@ func banner(w io.Writer, h *harness.Harness, envFile string) {
 		p("  proxy    %s  (HTTPS_PROXY; other hosts are refused)", h.ProxyURL())
 	}
 	p("  CA       %s", h.CABundle())
+	if h.ControlToken() != "" {
+		p("  control  /_fake/ needs the token in $%s (Authorization: Bearer; in a browser, open /_fake/...?token=...)", controlplane.EnvToken)
+	}
 	if envFile != "" {
 		p("  env      %s  (. it in a shell; removed on shutdown)", envFile)
 	}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 )
 
 // The client side of fakeissuer: commands that talk to a running server,
@@ -33,9 +35,15 @@ func serverURL(flagURL string) (string, error) {
 }
 
 // get fetches u and returns the body of a 200 answer; otherwise the
-// server's {"message"} as an error.
+// server's {"message"} as an error. It sends the control token from
+// $FAKEPYPI_CONTROL_TOKEN, which a server started with one requires.
 func get(u string) ([]byte, error) {
-	resp, err := httpClient.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	controlplane.SetToken(req, os.Getenv(controlplane.EnvToken))
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/logging"
 )
@@ -81,6 +82,7 @@ type serveFlags struct {
 	faults       listFlag
 	sets         listFlag
 	github       map[string]*string // flag name -> value, applied as github.<field>
+	control      *controlplane.Flags
 	usage        func(io.Writer)
 }
 
@@ -120,6 +122,7 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 	fs.Var(&f.issuers, "issuer", "`KIND=ISS` override a kind's iss claim, e.g. gitlab=https://gitlab.example.com; ISS \"self\" = this server (repeatable)")
 	fs.Var(&f.faults, "fault", "`FAULT` applied to every token, e.g. expired or claim:actor=eve (repeatable; see docs)")
 	fs.Var(&f.sets, "set", "`section.field=value` set any run-context field, e.g. gitlab.project_path=g/p (repeatable)")
+	f.control = controlplane.AddFlags(fs)
 	for _, s := range githubShortcuts {
 		f.github[s.flag] = fs.String(s.flag, "", s.usage)
 	}
@@ -207,6 +210,12 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("--fault: %w", err)
 	}
+	control := f.control.Policy()
+	if control.Token != "" {
+		cfg.Control.Token = control.Token
+	}
+	cfg.Control.AllowHosts = append(cfg.Control.AllowHosts, control.AllowHosts...)
+	cfg.Control.DirectOnly = cfg.Control.DirectOnly || control.DirectOnly
 	cfg.Faults = append(cfg.Faults, faults...)
 	for _, s := range githubShortcuts {
 		if set[s.flag] {
@@ -259,6 +268,9 @@ func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
 	defer s.Close()
 	logger.Info("GitHub issuer", "iss", s.Issuer(issuer.GitHub), "discovery", s.URL()+"/.well-known/openid-configuration",
 		"ACTIONS_ID_TOKEN_REQUEST_URL", s.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN", s.RequestToken())
+	if f.control.Generated() {
+		logger.Info("control token", "flag", "--control-token "+controlplane.RandomToken, "token", cfg.Control.Token)
+	}
 	// The one stdout line: scripts read the URL from it.
 	fmt.Fprintln(stdout, s.URL())
 

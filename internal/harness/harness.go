@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
@@ -120,6 +121,11 @@ type Options struct {
 	// tunnels and refusals, issuer requests), each with a component
 	// attribute: index, testpypi, issuer or proxy. nil discards them.
 	Logger *slog.Logger
+	// Control guards the /_fake/ control plane of both indexes and the
+	// issuer (internal/controlplane). Its Token is exported to the env as
+	// FAKEPYPI_CONTROL_TOKEN; with DirectOnly the proxy does not route
+	// /_fake/ under PyPI's or GitHub's hostnames at all.
+	Control controlplane.Policy
 }
 
 // Harness is a running harness. Its methods are safe to call concurrently
@@ -135,6 +141,7 @@ type Harness struct {
 
 	indexURL, issuerURL, proxyURL string
 	env, unset                    []string
+	controlToken                  string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -163,6 +170,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		// A temporary Dir is removed by Close: nothing would persist.
 		return nil, errors.New("harness: Persist needs a Dir")
 	}
+	h.controlToken = opts.Control.Token
 	h.dir = opts.Dir
 	if h.dir == "" {
 		if h.tmpDir, err = os.MkdirTemp("", "fakepypi-"); err != nil {
@@ -198,6 +206,7 @@ func Start(opts Options) (_ *Harness, err error) {
 	if !opts.NoIssuer {
 		cfg := opts.Issuer
 		cfg.Addr = ""
+		cfg.Control = opts.Control
 		// Behind the proxy the issuer is GitHub's real host, as on a
 		// runner: documents, jwks_uri and ACTIONS_ID_TOKEN_REQUEST_URL
 		// all name https://token.actions.githubusercontent.com, so the
@@ -231,7 +240,7 @@ func Start(opts Options) (_ *Harness, err error) {
 	}
 	indexLog := logger.With("component", "index")
 	h.addIssuers(setup)
-	idxCfg, err := h.indexConfig(opts, "index", index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog})
+	idxCfg, err := h.indexConfig(opts, "index", index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog, Control: opts.Control})
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +260,7 @@ func Start(opts Options) (_ *Harness, err error) {
 			h.addIssuers(testSetup)
 			testLog := logger.With("component", "testpypi")
 			var testCfg index.Config
-			testCfg, err = h.indexConfig(opts, "testpypi", index.Config{Setup: *testSetup, HTTPClient: client, Logger: testLog})
+			testCfg, err = h.indexConfig(opts, "testpypi", index.Config{Setup: *testSetup, HTTPClient: client, Logger: testLog, Control: opts.Control})
 			if err != nil {
 				return nil, err
 			}
@@ -265,7 +274,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		if h.test != nil {
 			testH = h.test
 		}
-		for host, hh := range hostRoutes(h.idx, testH) {
+		for host, hh := range hostRoutes(h.idx, testH, opts.Control.DirectOnly) {
 			h.prox.Handle(host, hh)
 		}
 		if h.iss != nil {
@@ -446,6 +455,9 @@ func (h *Harness) buildEnv(opts Options) error {
 		add("FAKEPYPI_PROXY_URL", h.proxyURL)
 	}
 	add("FAKEPYPI_CA_BUNDLE", h.ca.BundlePath())
+	if h.controlToken != "" {
+		add(controlplane.EnvToken, h.controlToken)
+	}
 	return nil
 }
 
@@ -534,6 +546,9 @@ func (h *Harness) IssuerURL() string { return h.issuerURL }
 
 // ProxyURL is the proxy's URL for HTTPS_PROXY, "" with NoProxy.
 func (h *Harness) ProxyURL() string { return h.proxyURL }
+
+// ControlToken is the token /_fake/ requests must carry ("" for none).
+func (h *Harness) ControlToken() string { return h.controlToken }
 
 // CABundle is the path of the PEM bundle clients must trust.
 func (h *Harness) CABundle() string { return h.ca.BundlePath() }

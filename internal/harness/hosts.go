@@ -3,6 +3,7 @@ package harness
 import (
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/fakepypi/fakepypi/internal/pytp"
@@ -37,8 +38,13 @@ var (
 )
 
 // hostRoutes maps each hostname the proxy answers to the paths it
-// serves; test hosts go to the TestPyPI index.
-func hostRoutes(pypi, testpypi http.Handler) map[string]http.Handler {
+// serves; test hosts go to the TestPyPI index. hideControl drops /_fake/
+// from pypi.org's paths (controlplane.Policy.DirectOnly).
+func hostRoutes(pypi, testpypi http.Handler, hideControl bool) map[string]http.Handler {
+	warehousePaths := warehousePaths
+	if hideControl {
+		warehousePaths = slices.DeleteFunc(slices.Clone(warehousePaths), func(p string) bool { return p == "/_fake/" })
+	}
 	both := append(append([]string(nil), warehousePaths...), uploadPaths...)
 	// Pages served under PyPI's names link files on PyPI's files host, as
 	// PyPI's files.url setting does; the index on 127.0.0.1 links to itself.

@@ -10,7 +10,7 @@ import (
 // `fakeindex proxy` routes, equal to the hosts the in-process harness
 // answers.
 func TestHostListsMatchRoutes(t *testing.T) {
-	m := hostRoutes(http.NotFoundHandler(), http.NotFoundHandler())
+	m := hostRoutes(http.NotFoundHandler(), http.NotFoundHandler(), false)
 	var got []string
 	for h := range m {
 		got = append(got, h)

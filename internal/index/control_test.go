@@ -69,6 +69,7 @@ func (c *ctl) call(method, path, body string) (int, string, http.Header) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	jsonWrite(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -157,10 +158,23 @@ func newTestServer(t *testing.T, ti *testIssuer, setup string) (*Server, *clock.
 func do(t *testing.T, h http.Handler, method, path, body string) (int, string, http.Header) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if controlplane.IsControlPath(req.URL.Path) {
+		req.Host = "localhost" // httptest's example.com may not reach /_fake/
+	}
+	jsonWrite(req)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	b, _ := io.ReadAll(rec.Result().Body)
 	return rec.Code, string(b), rec.Result().Header
+}
+
+// jsonWrite labels a control-plane write as JSON, as the control plane
+// requires (internal/controlplane).
+func jsonWrite(req *http.Request) {
+	if controlplane.IsControlPath(req.URL.Path) && req.Method != http.MethodGet && req.Method != http.MethodHead &&
+		req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 }
 
 func mintBody(tok string) string {

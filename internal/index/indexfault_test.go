@@ -53,6 +53,7 @@ func send(t *testing.T, c *http.Client, method, url, body string) (wireAnswer, e
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	jsonWrite(req)
 	resp, err := c.Do(req)
 	if err != nil {
 		return wireAnswer{}, err

@@ -22,6 +22,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/indexfault"
@@ -54,6 +55,9 @@ type Config struct {
 	// TLS, when set, makes Start serve HTTPS (clients such as
 	// gh-action-pypi-publish always use https://).
 	TLS *tls.Config
+	// Control guards /_fake/ (internal/controlplane): an optional token,
+	// the Host names allowed, JSON-only writes. /_fake/health is open.
+	Control controlplane.Policy
 }
 
 // Server is the fake index. It is an http.Handler.
@@ -125,7 +129,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.initFiles()
-	s.handler = s.routes()
+	control := cfg.Control
+	control.Open = append(append([]string(nil), control.Open...), "/_fake/health")
+	s.handler = controlplane.Guard(s.routes(), control, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+		replyErr(w, status, "%s", msg)
+	})
 	return s, nil
 }
 

@@ -11,6 +11,9 @@ import (
 func call(t *testing.T, method, url, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if method != "GET" && method != "HEAD" {
+		req.Header.Set("Content-Type", "application/json") // the control plane takes JSON writes only
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

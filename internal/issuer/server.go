@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/logging"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 )
 
 // Config configures a Server. The zero value works: random keys, GitHub's
@@ -44,6 +45,10 @@ type Config struct {
 	// Logger receives one record per request handled and per token
 	// issued; nil discards them.
 	Logger *slog.Logger `yaml:"-" json:"-"`
+	// Control guards /_fake/ (internal/controlplane): the Host names
+	// allowed, JSON-only writes and, with a token (--control-token or
+	// $FAKEPYPI_CONTROL_TOKEN, never the file), its Authorization.
+	Control controlplane.Policy `yaml:"control" json:"-"`
 }
 
 // Server is a fake CI OIDC issuer. It is an http.Handler; Start also
@@ -115,7 +120,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, keys: keys, run: cfg.Context.clone(), sticky: cfg.Faults}
-	s.router = s.routes()
+	s.router = controlplane.Guard(s.routes(), cfg.Control, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+		writeMessage(w, status, msg)
+	})
 	return s, nil
 }
 

@@ -180,6 +180,13 @@ func (c *Container) configure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	token, err := c.ControlToken(ctx)
+	if err != nil {
+		return err
+	}
+	call := func(ctx context.Context, method, url string, in, out any) error {
+		return callControl(ctx, token, method, url, in, out)
+	}
 	if c.settings.audience != "" {
 		if err := call(ctx, http.MethodPut, base+"/_fake/audience", map[string]string{"audience": c.settings.audience}, nil); err != nil {
 			return err
@@ -216,8 +223,26 @@ func (c *Container) configure(ctx context.Context) error {
 // from this process's environment.
 var controlClient = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second}
 
-// call sends a JSON control-plane request and decodes a 2xx answer into out.
-func call(ctx context.Context, method, url string, in, out any) error {
+// ControlToken is the token the harness's /_fake/ control plane wants
+// ("Authorization: Bearer <token>"), "" for none: the container's
+// FAKEPYPI_CONTROL_TOKEN, set when `fakeindex up` ran with --control-token
+// (e.g. through testcontainers.WithCmdArgs) or had it in its environment.
+func (c *Container) ControlToken(ctx context.Context) (string, error) {
+	if err := c.loadEnv(ctx); err != nil {
+		return "", err
+	}
+	for _, kv := range c.env {
+		if v, ok := strings.CutPrefix(kv, "FAKEPYPI_CONTROL_TOKEN="); ok {
+			return v, nil
+		}
+	}
+	return "", nil
+}
+
+// callControl sends a JSON control-plane request with the control token
+// (if any) and decodes a 2xx answer into out. Writes always say
+// application/json: the control plane refuses any other type.
+func callControl(ctx context.Context, token, method, url string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -230,8 +255,11 @@ func call(ctx context.Context, method, url string, in, out any) error {
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := controlClient.Do(req)
 	if err != nil {
