@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/controlplane"
+	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
 // Config configures a Server. The zero value works: random keys, GitHub's
