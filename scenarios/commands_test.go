@@ -14,6 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/fakepypi/fakepypi/internal/testenv"
 	"github.com/fakepypi/fakepypi/pypitest"
 )
 
@@ -504,7 +505,7 @@ func cmdRequire(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: %s: %v", usage, err)
 		}
 		if !ok {
-			if onCI() {
+			if testenv.OnCI() {
 				ts.Fatalf("CI=true but the real client %s is not installed", name)
 			}
 			// TestScript has no Skip; the script's T does what the

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/fakepypi/fakepypi/internal/testenv"
 	"github.com/fakepypi/fakepypi/pypitest"
 )
 
@@ -242,8 +243,8 @@ func exists(p string) bool {
 // twine, pip and build are installed, in preference to one a version
 // manager put first on PATH.
 func python() string {
-	if exists("/usr/bin/python3") {
-		return "/usr/bin/python3"
+	if exists(testenv.Python) {
+		return testenv.Python
 	}
 	if p, err := exec.LookPath("python3"); err == nil {
 		return p
@@ -285,10 +286,6 @@ func clientAvailable(name string) (bool, error) {
 	return v.(func() error)() == nil, nil
 }
 
-// onCI is set by CI, where a missing client is a broken CI image, not a
-// reason to skip.
-func onCI() bool { return os.Getenv("CI") == "true" }
-
 // condition adds [client:NAME]: the real client is installed. Under CI=true
 // a missing client is an error, so client scenarios cannot silently skip
 // there.
@@ -298,7 +295,7 @@ func condition(cond string) (bool, error) {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
 	ok, err := clientAvailable(name)
-	if err == nil && !ok && onCI() {
+	if err == nil && !ok && testenv.OnCI() {
 		return false, fmt.Errorf("CI=true but the real client %s is not installed", name)
 	}
 	return ok, err

@@ -7,9 +7,7 @@ import (
 	"flag"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -128,17 +126,7 @@ func TestHelp(t *testing.T) {
 // main turns help into exit status 0 with the usage on stdout only, and a
 // bad flag into a non-zero status.
 func TestHelpExitStatus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "fakeindex")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := fakeindexBinary(t)
 	for _, c := range commands() {
 		for _, h := range []string{"-h", "--help", "--no-such-flag"} {
 			args := append(append([]string(nil), c.args...), h)

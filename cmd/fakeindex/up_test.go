@@ -8,11 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 func TestUpHelp(t *testing.T) {
@@ -32,25 +33,9 @@ func TestUpHelp(t *testing.T) {
 // for F, sources it in a shell and talks to PyPI's and GitHub's hostnames
 // with curl, then stops it with SIGTERM.
 func TestUpBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("curl missing in CI")
-		}
-		t.Skip("curl missing")
-	}
+	curl := testenv.NeedCommand(t, "curl", "apt-get install curl")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fakeindex")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := fakeindexBinary(t)
 
 	envFile := filepath.Join(dir, "fakepypi.env")
 	cmd := exec.Command(bin, "up", "--env-file", envFile, "--data", filepath.Join(dir, "data"), "--quiet")

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 var binary string // the fakeissuer binary, built once
@@ -192,6 +194,7 @@ func sh(t *testing.T, script string) string {
 }
 
 func TestEnvTurnsShellIntoJob(t *testing.T) {
+	testenv.NeedCommand(t, "curl", "apt-get install curl")
 	u := startBinary(t, "--quiet", "--seed", "cli")
 	out := sh(t, `eval "$("$FAKEISSUER" env --url `+u+`)"
 echo "$GITHUB_ACTIONS $GITHUB_REPOSITORY $GITHUB_EVENT_NAME $GITHUB_REF"

@@ -8,22 +8,14 @@ import (
 	"testing"
 
 	"github.com/fakepypi/fakepypi/internal/issuer"
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // TestGHActionSequence runs the HTTP sequence of gh-action-pypi-publish's
 // oidc-exchange.py with Debian's python3-requests against fakeissuer and
 // fakeindex, and checks it sees PyPI's answers, errors included.
 func TestGHActionSequence(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import requests").Run()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 with requests is required in CI: %v", err)
-		}
-		t.Skipf("python3 with requests not available: %v", err)
-	}
+	py := testenv.NeedPython(t, "apt-get install python3-requests", "requests")
 	iss, idx := startPair(t)
 	run := func() (string, string, error) {
 		cmd := exec.Command(py, "testdata/gh_action_exchange.py", idx.URL())

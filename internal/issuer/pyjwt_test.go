@@ -4,36 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
-// python finds a python3 with PyJWT: Debian's /usr/bin/python3 (package
-// python3-jwt) first, since another python3 on PATH may lack it. In CI a
-// missing verifier fails the test instead of skipping it.
+// python is Debian's python3 with PyJWT, skipping without it (failing
+// under CI=true).
 func python(t *testing.T) string {
 	t.Helper()
-	candidates := []string{"/usr/bin/python3"}
-	if p, err := exec.LookPath("python3"); err == nil {
-		candidates = append(candidates, p)
-	}
-	for _, p := range candidates {
-		if _, err := os.Stat(p); err != nil {
-			continue
-		}
-		if exec.Command(p, "-c", "import jwt, cryptography").Run() == nil {
-			return p
-		}
-	}
-	msg := "no python3 with PyJWT and cryptography (Debian: apt-get install python3-jwt python3-cryptography)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testenv.NeedPython(t, "apt-get install python3-jwt python3-cryptography", "jwt", "cryptography")
 }
 
 type pyItem struct {

@@ -12,26 +12,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // These tests drive real, unmodified clients through the proxy with only
 // environment variables (and curl's flags), the way the harness runs twine
 // and pip. They are skipped where the client is missing, except in CI,
 // which installs them (.ci/run).
-
-func requireTool(t *testing.T, path string, probe ...string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err == nil {
-		if len(probe) == 0 || exec.Command(path, probe...).Run() == nil {
-			return
-		}
-	}
-	msg := fmt.Sprintf("%s %s unavailable", path, strings.Join(probe, " "))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // clientFixture emulates pypi.org and upload.pypi.org like the index would.
 func clientFixture(t *testing.T) *fixture {
@@ -70,7 +58,7 @@ except requests.exceptions.ProxyError as e:
 `
 
 func TestPythonRequests(t *testing.T) {
-	requireTool(t, "/usr/bin/python3", "-c", "import requests")
+	testenv.NeedPython(t, "apt-get install python3-requests", "requests")
 	f := clientFixture(t)
 	out, err := run(t, f, "/usr/bin/python3", "-c", pythonScript)
 	if err != nil {
@@ -93,7 +81,7 @@ func TestPythonRequests(t *testing.T) {
 }
 
 func TestCurl(t *testing.T) {
-	requireTool(t, "curl", "--version")
+	testenv.NeedCommand(t, "curl", "apt-get install curl")
 	f := clientFixture(t)
 	base := []string{"-sS", "--proxy", f.srv.URL(), "--cacert", f.ca.BundlePath(), "--max-time", "10"}
 
@@ -122,7 +110,7 @@ func TestCurl(t *testing.T) {
 }
 
 func TestTwine(t *testing.T) {
-	requireTool(t, "twine", "--version")
+	testenv.NeedCommand(t, "twine", "apt-get install twine")
 	f := clientFixture(t)
 	whl := filepath.Join(t.TempDir(), "demo-1.0-py3-none-any.whl")
 	writeWheel(t, whl)

@@ -8,19 +8,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // TestPipDownload runs Debian's real pip against the index: it must find
 // demo==1.0 through the simple API (PEP 691 JSON, which pip asks for
 // first), check the sha256 from the link, and fetch the wheel.
 func TestPipDownload(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-m", "pip", "--version").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pip is required in CI: %v", err)
-		}
-		t.Skipf("pip not available: %v", err)
-	}
+	python := testenv.NeedPython(t, "apt-get install python3-pip", "pip")
 	f := newFixture(t, Options{})
 	wheel, _ := buildWheel(t, "demo", "1.0")
 	if _, err := f.h.Seed(SeedFile{Project: "demo", Version: "1.0", Filename: "demo-1.0-py3-none-any.whl", Content: wheel}); err != nil {

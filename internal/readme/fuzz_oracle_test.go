@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // fragments are pieces of README text, valid and broken, that
@@ -29,10 +31,11 @@ var fragments = []string{
 
 // TestOracleRandom checks the detector's soundness on random documents:
 // whatever it refuses, readme_renderer must refuse.
+//
+// It takes about 16 s (6000 documents through readme_renderer), so it runs
+// under CI=true or FAKEPYPI_SLOW=1 only.
 func TestOracleRandom(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
+	testenv.Slow(t)
 	py := requireOracle(t)
 	// README_ORACLE_SEEDS=N runs N rounds of 3000 (default 2).
 	seeds := int64(2)
@@ -98,7 +101,9 @@ func randomRound(t *testing.T, py string, seed int64) {
 // TestOracleInstalled judges the reStructuredText long descriptions of
 // the distributions installed for /usr/bin/python3, real READMEs, and
 // compares with readme_renderer's verdict: no false refusal allowed.
+// A slow test (a few seconds, more on a machine with many packages).
 func TestOracleInstalled(t *testing.T) {
+	testenv.Slow(t)
 	py := requireOracle(t)
 	out, err := exec.Command(py, "testdata/installed.py").Output()
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // rstCase is one document; refuse is the detector's expected verdict.
@@ -213,13 +215,5 @@ func TestOracle(t *testing.T) {
 // there would hide that the detector is no longer checked.
 func requireOracle(t *testing.T) string {
 	t.Helper()
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import readme_renderer.rst").Run(); err != nil {
-		msg := "readme_renderer not importable by /usr/bin/python3 (apt-get install python3-readme-renderer): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: " + msg)
-		}
-		t.Skip(msg)
-	}
-	return py
+	return testenv.NeedPython(t, "apt-get install python3-readme-renderer", "readme_renderer.rst")
 }

@@ -15,23 +15,8 @@ import (
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
-
-// need returns the path of a client nobody here wrote, skipping the test
-// without it (but failing in CI, where it must be installed).
-func need(t *testing.T, path string, args ...string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		if len(args) == 0 || exec.Command(path, args...).Run() == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s %v is required in CI", path, args)
-	}
-	t.Skipf("%s %v not available", path, args)
-	return ""
-}
 
 // clientEnv keeps the clients offline, quiet and unwrapped (rich wraps
 // twine's log lines at the terminal width).
@@ -81,7 +66,9 @@ tokens:
 // uploads with a minted and a static token, PyPI's failure lines, then a
 // hash-checked install from the simple index.
 func TestTwineAndPip(t *testing.T) {
-	need(t, "/usr/bin/twine", "--version")
+	// Debian's twine: /usr/bin/twine, importable by /usr/bin/python3 (the
+	// preludes below run its main).
+	testenv.NeedPython(t, "apt-get install twine", "twine")
 	iss := issuer.NewTestServer(t, issuer.Config{})
 	f, err := indexconfig.Parse("clients.yaml", []byte(clientSetup))
 	if err != nil {
@@ -179,7 +166,7 @@ func TestTwineAndPip(t *testing.T) {
 	})
 
 	t.Run("pip installs with hash checking", func(t *testing.T) {
-		need(t, "/usr/bin/python3", "-m", "pip", "--version")
+		testenv.NeedPython(t, "apt-get install python3-pip", "pip")
 		req := write("requirements.txt", []byte("octo-repo==1.0 --hash=sha256:"+sha256hex(whlData)+" --hash=sha256:"+sha256hex(sdData)+"\n"))
 		target := filepath.Join(dir, "site")
 		cmd := exec.Command("/usr/bin/python3", "-m", "pip", "install", "--no-deps", "--require-hashes", "--only-binary", ":all:",
