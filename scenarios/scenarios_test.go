@@ -288,8 +288,13 @@ func clientAvailable(name string) (bool, error) {
 
 // condition adds [client:NAME]: the real client is installed. Under CI=true
 // a missing client is an error, so client scenarios cannot silently skip
-// there.
+// there. [slow] holds under CI=true or FAKEPYPI_SLOW=1 (testenv.Slow's
+// rule): "[!slow] skip" keeps a scenario of many seconds out of a
+// laptop's go test ./....
 func condition(cond string) (bool, error) {
+	if cond == "slow" {
+		return testenv.SlowEnabled(), nil
+	}
 	name, ok := strings.CutPrefix(cond, "client:")
 	if !ok {
 		return false, fmt.Errorf("unknown condition %q", cond)
