@@ -1,12 +1,14 @@
 package oidc
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -661,5 +663,25 @@ func TestKeyCacheForgetIssuer(t *testing.T) {
 	e.v.Keys.Key(other, "k1")          // still cached
 	if n := e.js.fetches.Load(); n != 3 {
 		t.Fatalf("%d fetches, want 3", n)
+	}
+}
+
+// TestPyB64URLFastPath: the standard library's decoder, which pyB64URL
+// tries first, agrees with the character-by-character decoder on every
+// string of the URL-safe alphabet (and so does its refusal).
+func TestPyB64URLFastPath(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		s := string(b)
+		fast, ferr := pyB64URL(s)
+		slow, serr := pyB64URLSlow(s)
+		if (ferr == nil) != (serr == nil) || !bytes.Equal(fast, slow) {
+			t.Fatalf("%q: fast %x %v, slow %x %v", s, fast, ferr, slow, serr)
+		}
 	}
 }

@@ -253,7 +253,7 @@ func (x *Exchange) Mint(body []byte) Result {
 	}
 
 	// 5. Signature and registered claims.
-	claims, err := x.Verifier.Verify(raw, issuer, x.Audience())
+	claims, err := x.Verifier.VerifyPeeked(raw, u, issuer, x.Audience())
 	if err != nil {
 		return fail(CodeInvalidToken, DescInvalidToken, err.Error())
 	}
