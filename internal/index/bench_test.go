@@ -1,11 +1,16 @@
 package index_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
+	"github.com/fakepypi/fakepypi/internal/catalog"
+	"github.com/fakepypi/fakepypi/internal/readapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,4 +117,77 @@ func BenchmarkMint(b *testing.B) {
 		b.Fatalf("%d of %d exchanges failed", n, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
+}
+
+// seedReleases gives project "big" n releases of one small wheel each,
+// with versions in a shuffled order (1.0.0, 1.0.1, ..., some pre- and
+// post-releases), as a long-lived project has.
+func seedReleases(b *testing.B, s *index.Server, n int) {
+	b.Helper()
+	for i := range n {
+		v := fmt.Sprintf("%d.%d.%d", i/100, (i/10)%10, i%10)
+		switch i % 7 {
+		case 3:
+			v += "rc1"
+		case 5:
+			v += ".post1"
+		}
+		_, err := s.Read.Seed(readapi.SeedFile{
+			Project: "big", Version: v, Filename: "big-" + v + "-py3-none-any.whl", Content: benchWheel(b, v),
+			Metadata: catalog.Metadata{MetadataVersion: "2.1", Summary: "a project with many releases",
+				Description: strings.Repeat("A long description. ", 20), RequiresPython: ">=3.8",
+				Classifiers: []string{"Programming Language :: Python :: 3", "License :: OSI Approved :: MIT License"}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchWheel(b *testing.B, version string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("big-" + version + ".dist-info/METADATA")
+	io.WriteString(w, "Metadata-Version: 2.1\nName: big\nVersion: "+version+"\n")
+	if err := zw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkReadAPI1000 serves /pypi/big/json and /simple/big/ (HTML and
+// JSON) for a project of 1,000 releases over HTTP. The target (issue 14)
+// is a p50 under 10 ms; ns/op is the mean of sequential requests.
+func BenchmarkReadAPI1000(b *testing.B) {
+	s, err := index.Start(index.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	seedReleases(b, s, 1000)
+	for _, c := range []struct{ name, path, accept string }{
+		{"json", "/pypi/big/json", ""},
+		{"simple-html", "/simple/big/", ""},
+		{"simple-json", "/simple/big/", "application/vnd.pypi.simple.v1+json"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req, _ := http.NewRequest("GET", s.URL()+c.path, nil)
+			if c.accept != "" {
+				req.Header.Set("Accept", c.accept)
+			}
+			var size int64
+			for b.Loop() {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("%s: %s", c.path, resp.Status)
+				}
+			}
+			b.ReportMetric(float64(size), "bytes/response")
+		})
+	}
 }

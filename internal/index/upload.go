@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/blobstore"
@@ -22,7 +23,7 @@ func (s *Server) initFiles() {
 		s.Blobs = blobstore.NewMemory()
 	}
 	s.Read = readapi.New(readapi.Options{
-		Catalog: s.Catalog, Blobs: s.Blobs, Versions: versionRules{},
+		Catalog: s.Catalog, Blobs: s.Blobs, Versions: newVersionRules(),
 		AttestationsDisabled: func() bool { return s.Flags.Enabled(adminflag.DisablePEP740) },
 	})
 	s.Upload = upload.New(upload.Options{
@@ -55,26 +56,63 @@ func OpenData(dir string, clk clock.Clock) (*catalog.Catalog, blobstore.Store, e
 	return cat, blobs, nil
 }
 
-// versionRules is packaging's PEP 440 for the read APIs.
-type versionRules struct{}
-
-func (versionRules) Canonical(v string) string { return pep440.CanonicalizeVersion(v) }
-
-func (versionRules) Compare(a, b string) int {
-	va, erra := pep440.Parse(a)
-	vb, errb := pep440.Parse(b)
-	switch {
-	case erra != nil && errb != nil:
-		return strings.Compare(a, b)
-	case erra != nil:
-		return 1 // unparsable versions sort last
-	case errb != nil:
-		return -1
-	}
-	return pep440.Compare(va, vb)
+// versionRules is packaging's PEP 440 for the read APIs. Ordering a
+// project's releases compares each version many times; parsing on every
+// comparison was most of the JSON API's time at 1,000 releases (issue
+// 14), so each version string is parsed once and remembered. Only
+// versions the catalog holds are compared (a request's version goes
+// through Canonical, which is not cached), so the cache grows with the
+// catalog; past maxParsedVersions it starts over.
+type versionRules struct {
+	mu     sync.RWMutex
+	parsed map[string]parsedVersion
 }
 
-func (versionRules) IsPrerelease(v string) bool {
-	pv, err := pep440.Parse(v)
-	return err == nil && pv.IsPreRelease()
+type parsedVersion struct {
+	v  pep440.Version
+	ok bool
+}
+
+const maxParsedVersions = 1 << 16
+
+func newVersionRules() *versionRules {
+	return &versionRules{parsed: map[string]parsedVersion{}}
+}
+
+func (vr *versionRules) parse(s string) parsedVersion {
+	vr.mu.RLock()
+	p, hit := vr.parsed[s]
+	vr.mu.RUnlock()
+	if hit {
+		return p
+	}
+	v, err := pep440.Parse(s)
+	p = parsedVersion{v: v, ok: err == nil}
+	vr.mu.Lock()
+	if len(vr.parsed) >= maxParsedVersions {
+		vr.parsed = map[string]parsedVersion{}
+	}
+	vr.parsed[s] = p
+	vr.mu.Unlock()
+	return p
+}
+
+func (*versionRules) Canonical(v string) string { return pep440.CanonicalizeVersion(v) }
+
+func (vr *versionRules) Compare(a, b string) int {
+	va, vb := vr.parse(a), vr.parse(b)
+	switch {
+	case !va.ok && !vb.ok:
+		return strings.Compare(a, b)
+	case !va.ok:
+		return 1 // unparsable versions sort last
+	case !vb.ok:
+		return -1
+	}
+	return pep440.Compare(va.v, vb.v)
+}
+
+func (vr *versionRules) IsPrerelease(v string) bool {
+	p := vr.parse(v)
+	return p.ok && p.v.IsPreRelease()
 }

@@ -279,38 +279,55 @@ const hexDigits = "0123456789abcdef"
 // \uXXXX for everything above 0x7f. DEL (0x7f) is ASCII and stays raw.
 func (e *encoder) str(s string) {
 	e.b = append(e.b, '"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			e.b = append(e.b, '\\', '"')
-		case '\\':
-			e.b = append(e.b, '\\', '\\')
-		case '\n':
-			e.b = append(e.b, '\\', 'n')
-		case '\r':
-			e.b = append(e.b, '\\', 'r')
-		case '\t':
-			e.b = append(e.b, '\\', 't')
-		case '\b':
-			e.b = append(e.b, '\\', 'b')
-		case '\f':
-			e.b = append(e.b, '\\', 'f')
+	// Printable ASCII other than '"' and '\\' is copied in runs; only the
+	// other characters go through rune.
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		e.b = append(e.b, s[start:i]...)
+		r, size := utf8.DecodeRuneInString(s[i:]) // U+FFFD for a bad byte, as ranging does
+		e.rune(r)
+		i += size
+		start = i
+	}
+	e.b = append(e.b, s[start:]...)
+	e.b = append(e.b, '"')
+}
+
+// rune writes one character of a string as json.dumps does.
+func (e *encoder) rune(r rune) {
+	switch r {
+	case '"':
+		e.b = append(e.b, '\\', '"')
+	case '\\':
+		e.b = append(e.b, '\\', '\\')
+	case '\n':
+		e.b = append(e.b, '\\', 'n')
+	case '\r':
+		e.b = append(e.b, '\\', 'r')
+	case '\t':
+		e.b = append(e.b, '\\', 't')
+	case '\b':
+		e.b = append(e.b, '\\', 'b')
+	case '\f':
+		e.b = append(e.b, '\\', 'f')
+	default:
+		switch {
+		case r < 0x20:
+			e.u4(r)
+		case r < 0x80 || !e.ASCII:
+			e.b = utf8.AppendRune(e.b, r)
+		case r > 0xffff:
+			r -= 0x10000
+			e.u4(0xd800 + (r>>10)&0x3ff)
+			e.u4(0xdc00 + r&0x3ff)
 		default:
-			switch {
-			case r < 0x20:
-				e.u4(r)
-			case r < 0x80 || !e.ASCII:
-				e.b = utf8.AppendRune(e.b, r)
-			case r > 0xffff:
-				r -= 0x10000
-				e.u4(0xd800 + (r>>10)&0x3ff)
-				e.u4(0xdc00 + r&0x3ff)
-			default:
-				e.u4(r)
-			}
+			e.u4(r)
 		}
 	}
-	e.b = append(e.b, '"')
 }
 
 func (e *encoder) u4(r rune) {

@@ -1,6 +1,10 @@
 package pyfmt
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestRepr(t *testing.T) {
 	for in, want := range map[string]string{
@@ -37,5 +41,33 @@ func TestDumps(t *testing.T) {
 	got = string(JSON(Object{{Key: "z", Value: Object{}}, {Key: "a", Value: []string{"\b\f\t"}}}))
 	if want := `{"z": {}, "a": ["\b\f\t"]}`; got != want {
 		t.Errorf("ordered: %s", got)
+	}
+}
+
+// TestStrRuns: str copies runs of plain ASCII at once; on random strings
+// (control characters, quotes, backslashes, non-ASCII, invalid UTF-8) it
+// writes what escaping every rune in turn writes, in both ASCII modes.
+func TestStrRuns(t *testing.T) {
+	pieces := []string{"a", "Z", " ", "~", "\x7f", "\"", "\\", "\n", "\x00", "\x1f", "é", "€", "😀", "\xff", "\xe2\x82", "/"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		for _, ascii := range []bool{false, true} {
+			got := encoder{Style: Style{ASCII: ascii}}
+			got.str(s)
+			want := encoder{Style: Style{ASCII: ascii}}
+			want.b = append(want.b, '"')
+			for _, c := range s {
+				want.rune(c)
+			}
+			want.b = append(want.b, '"')
+			if string(got.b) != string(want.b) {
+				t.Fatalf("str(%q) ascii=%v = %s, want %s", s, ascii, got.b, want.b)
+			}
+		}
 	}
 }

@@ -82,23 +82,29 @@ func (h *Handler) renamed(r *http.Request, name, normalized string) string {
 }
 
 // latest picks the JSON API's "latest" release: not yanked first, then
-// non-prereleases first, then the highest version (warehouse/legacy/api/json.py).
+// non-prereleases first, then the highest version (warehouse/legacy/api/json.py);
+// among equals, the first created. One pass, each release's prerelease
+// test made once.
 func (h *Handler) latest(p *catalog.Project) *catalog.Release {
-	rels := make([]*catalog.Release, len(p.Releases))
-	for i := range p.Releases {
-		rels[i] = &p.Releases[i]
+	best := &p.Releases[0]
+	bestPre := h.versions.IsPrerelease(best.Version)
+	for i := 1; i < len(p.Releases); i++ {
+		r := &p.Releases[i]
+		pre := h.versions.IsPrerelease(r.Version)
+		better := false
+		switch {
+		case r.Yanked != best.Yanked:
+			better = !r.Yanked
+		case pre != bestPre:
+			better = !pre
+		default:
+			better = h.versions.Compare(r.Version, best.Version) > 0
+		}
+		if better {
+			best, bestPre = r, pre
+		}
 	}
-	sort.SliceStable(rels, func(i, j int) bool {
-		a, b := rels[i], rels[j]
-		if a.Yanked != b.Yanked {
-			return !a.Yanked
-		}
-		if pa, pb := h.versions.IsPrerelease(a.Version), h.versions.IsPrerelease(b.Version); pa != pb {
-			return !pa
-		}
-		return h.versions.Compare(a.Version, b.Version) > 0
-	})
-	return rels[0]
+	return best
 }
 
 // nullable maps Warehouse's None (an empty value here) to JSON null.
@@ -193,31 +199,34 @@ func (h *Handler) releaseDoc(r *http.Request, p *catalog.Project, rel *catalog.R
 }
 
 // fileDocs renders a release's files (sorted by filename) in the JSON API's
-// legacy shape.
-func (h *Handler) fileDocs(r *http.Request, rel *catalog.Release) []obj {
-	out := make([]obj, 0, len(rel.Files))
+// legacy shape. Each is an Object with its keys already in sort_keys
+// order: at 1,000 releases a map per file, sorted at every request, was a
+// good part of the JSON API's time.
+func (h *Handler) fileDocs(r *http.Request, rel *catalog.Release) []pyfmt.Object {
+	out := make([]pyfmt.Object, 0, len(rel.Files))
+	yankedReason := nullable(rel.YankedReason)
 	for _, f := range rel.Files {
 		core := any(false)
 		if f.HasMetadata() {
-			core = obj{"sha256": f.MetadataSHA256}
+			core = pyfmt.Object{{Key: "sha256", Value: f.MetadataSHA256}}
 		}
-		out = append(out, obj{
-			"comment_text":         nil,
-			"core-metadata":        core,
-			"digests":              obj{"blake2b_256": f.Blake2256, "md5": f.MD5, "sha256": f.SHA256},
-			"downloads":            -1,
-			"filename":             f.Filename,
-			"has_sig":              false,
-			"md5_digest":           f.MD5,
-			"packagetype":          f.PackageType,
-			"python_version":       f.PythonVersion,
-			"requires_python":      nullable(f.RequiresPython),
-			"size":                 f.Size,
-			"upload_time":          f.UploadTime.UTC().Format("2006-01-02T15:04:05"),
-			"upload_time_iso_8601": pyISO(f.UploadTime),
-			"url":                  h.fileURL(r, f.Path),
-			"yanked":               rel.Yanked,
-			"yanked_reason":        nullable(rel.YankedReason),
+		out = append(out, pyfmt.Object{
+			{Key: "comment_text", Value: nil},
+			{Key: "core-metadata", Value: core},
+			{Key: "digests", Value: pyfmt.Object{{Key: "blake2b_256", Value: f.Blake2256}, {Key: "md5", Value: f.MD5}, {Key: "sha256", Value: f.SHA256}}},
+			{Key: "downloads", Value: -1},
+			{Key: "filename", Value: f.Filename},
+			{Key: "has_sig", Value: false},
+			{Key: "md5_digest", Value: f.MD5},
+			{Key: "packagetype", Value: f.PackageType},
+			{Key: "python_version", Value: f.PythonVersion},
+			{Key: "requires_python", Value: nullable(f.RequiresPython)},
+			{Key: "size", Value: f.Size},
+			{Key: "upload_time", Value: f.UploadTime.UTC().Format("2006-01-02T15:04:05")},
+			{Key: "upload_time_iso_8601", Value: pyISO(f.UploadTime)},
+			{Key: "url", Value: h.fileURL(r, f.Path)},
+			{Key: "yanked", Value: rel.Yanked},
+			{Key: "yanked_reason", Value: yankedReason},
 		})
 	}
 	return out

@@ -110,11 +110,13 @@ func (h *Handler) SimpleDetail(w http.ResponseWriter, r *http.Request) {
 	lastSerial(w, p.LastSerial)
 	status := p.StatusOrActive()
 	if ctype == MIMESimpleV1JSON {
-		list := make([]obj, len(files))
+		// Objects with their keys in sort_keys order, not maps: a project
+		// of 1,000 files would sort 1,000 maps' keys at every request.
+		list := make([]pyfmt.Object, len(files))
 		for i, sf := range files {
 			core := any(false)
 			if sf.f.HasMetadata() {
-				core = obj{"sha256": sf.f.MetadataSHA256}
+				core = pyfmt.Object{{Key: "sha256", Value: sf.f.MetadataSHA256}}
 			}
 			var rp, prov any
 			if sf.f.RequiresPython != "" {
@@ -123,17 +125,17 @@ func (h *Handler) SimpleDetail(w http.ResponseWriter, r *http.Request) {
 			if sf.prov != "" {
 				prov = sf.prov
 			}
-			list[i] = obj{
-				"filename":                sf.f.Filename,
-				"url":                     sf.url,
-				"hashes":                  obj{"sha256": sf.f.SHA256},
-				"requires-python":         rp,
-				"size":                    sf.f.Size,
-				"upload-time":             pyISO(sf.f.UploadTime),
-				"yanked":                  sf.yanked,
-				"data-dist-info-metadata": core,
-				"core-metadata":           core,
-				"provenance":              prov,
+			list[i] = pyfmt.Object{
+				{Key: "core-metadata", Value: core},
+				{Key: "data-dist-info-metadata", Value: core},
+				{Key: "filename", Value: sf.f.Filename},
+				{Key: "hashes", Value: pyfmt.Object{{Key: "sha256", Value: sf.f.SHA256}}},
+				{Key: "provenance", Value: prov},
+				{Key: "requires-python", Value: rp},
+				{Key: "size", Value: sf.f.Size},
+				{Key: "upload-time", Value: pyISO(sf.f.UploadTime)},
+				{Key: "url", Value: sf.url},
+				{Key: "yanked", Value: sf.yanked},
 			}
 		}
 		// "alternate-locations" (PEP 708) is always present in Warehouse's
@@ -206,11 +208,33 @@ func (h *Handler) simpleFiles(r *http.Request, p *catalog.Project) []simpleFile 
 			out = append(out, sf)
 		}
 	}
+	// Order the distinct versions once, then the files by (rank,
+	// filename): a project has far fewer versions than comparisons.
+	rank := h.versionRanks(p)
 	sort.SliceStable(out, func(i, j int) bool {
-		if c := h.versions.Compare(out[i].version, out[j].version); c != 0 {
-			return c < 0
+		if ri, rj := rank[out[i].version], rank[out[j].version]; ri != rj {
+			return ri < rj
 		}
 		return out[i].f.Filename < out[j].f.Filename
 	})
 	return out
+}
+
+// versionRanks numbers p's release versions in ascending PEP 440 order
+// (equal versions share a rank).
+func (h *Handler) versionRanks(p *catalog.Project) map[string]int {
+	vs := make([]string, 0, len(p.Releases))
+	for _, rel := range p.Releases {
+		vs = append(vs, rel.Version)
+	}
+	sort.SliceStable(vs, func(i, j int) bool { return h.versions.Compare(vs[i], vs[j]) < 0 })
+	rank := make(map[string]int, len(vs))
+	for i, v := range vs {
+		if i > 0 && h.versions.Compare(vs[i-1], v) == 0 {
+			rank[v] = rank[vs[i-1]]
+			continue
+		}
+		rank[v] = i
+	}
+	return rank
 }
