@@ -74,6 +74,7 @@ type serveFlags struct {
 	publicURL    string
 	seed         string
 	keys         int
+	keyFile      string
 	requestToken string
 	lifetime     time.Duration
 	quiet        bool
@@ -115,6 +116,7 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` to advertise instead of the listener's")
 	fs.StringVar(&f.seed, "seed", "", "derive keys (and the request token) from this `string`, for reproducible runs")
 	fs.IntVar(&f.keys, "keys", 0, "number of keys in the JWKS at start; the last one signs (default 1)")
+	fs.StringVar(&f.keyFile, "key-file", "", "keep the random keys in this PEM `file` (created 0600 if missing), so kids survive a restart; ignored with --seed")
 	fs.StringVar(&f.requestToken, "request-token", "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN `value` (default random, or from --seed)")
 	fs.DurationVar(&f.lifetime, "lifetime", 0, "token lifetime exp-iat (default 5m0s, as on GitHub)")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests to stderr")
@@ -185,6 +187,9 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	}
 	if set["keys"] {
 		cfg.Keys = f.keys
+	}
+	if set["key-file"] {
+		cfg.KeyFile = f.keyFile
 	}
 	if set["request-token"] {
 		cfg.RequestToken = f.requestToken

@@ -74,6 +74,10 @@ const (
 	GitHubTokenURL = issuer.GitHubIssuer // the issuer's public base through the proxy
 )
 
+// IssuerKeyFile is the name of the file, in Dir/ca beside the CA, that
+// keeps the fake issuer's signing keys across restarts.
+const IssuerKeyFile = "issuer-keys.pem"
+
 // Options configure Start. The zero value starts everything on free
 // loopback ports with the demo configuration and a throw-away CA.
 type Options struct {
@@ -212,6 +216,12 @@ func Start(opts Options) (_ *Harness, err error) {
 		// all name https://token.actions.githubusercontent.com, so the
 		// index fetches keys exactly as PyPI does.
 		cfg.PublicURL = h.issuerURL
+		if cfg.Seed == "" && cfg.KeyFile == "" {
+			// The issuer's keys live with the CA: a restart on the same
+			// Dir reuses them instead of generating an RSA key, the
+			// slowest part of a start.
+			cfg.KeyFile = filepath.Join(h.dir, "ca", IssuerKeyFile)
+		}
 		if !opts.NoProxy {
 			cfg.PublicURL = GitHubTokenURL
 		}

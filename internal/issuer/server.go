@@ -30,6 +30,11 @@ type Config struct {
 	Seed string `yaml:"seed" json:"seed"`
 	// Keys is how many keys the JWKS starts with (the last one signs); default 1.
 	Keys int `yaml:"keys" json:"keys"`
+	// KeyFile, without Seed, keeps the random keys in a PEM file (read at
+	// start, created or completed with mode 0600 when it holds fewer than
+	// Keys keys), so kids and keys survive a restart and a start costs no
+	// key generation. Keys added later by rotation are not written.
+	KeyFile string `yaml:"key_file" json:"key_file"`
 	// RequestToken is ACTIONS_ID_TOKEN_REQUEST_TOKEN; default random.
 	RequestToken string `yaml:"request_token" json:"request_token"`
 	// Issuers overrides the iss of a kind; "self" means this server's URL.
@@ -115,7 +120,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	keys, err := newKeyring(cfg.Seed, cfg.Keys)
+	keys, err := newKeyring(cfg.Seed, cfg.Keys, cfg.KeyFile)
 	if err != nil {
 		return nil, err
 	}
