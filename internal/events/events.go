@@ -34,6 +34,10 @@ const (
 	// KindFault is a fault the harness injected (internal/indexfault):
 	// what the client was made to see instead of PyPI's answer.
 	KindFault = "fault"
+	// KindToken is an OIDC token the fake CI issuer minted (in a harness
+	// where the issuer and the index share one log): its kind, audience,
+	// faults and claims, so a mint attempt can be read beside the token.
+	KindToken = "token"
 )
 
 // Event is one decision. Details holds kind-specific data (claims that

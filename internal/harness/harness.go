@@ -48,12 +48,14 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/controlplane"
+	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/localca"
 	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/pages"
 	"github.com/fakepypi/fakepypi/internal/proxy"
 )
 
@@ -207,10 +209,16 @@ func Start(opts Options) (_ *Harness, err error) {
 		h.proxyURL = "http://" + proxyLn.Addr().String()
 	}
 
+	// One event log for the issuer and the PyPI index: the dashboard
+	// shows each token beside the mint attempt that presented it.
+	evs := events.New(0)
 	if !opts.NoIssuer {
 		cfg := opts.Issuer
 		cfg.Addr = ""
 		cfg.Control = opts.Control
+		if cfg.Events == nil {
+			cfg.Events = evs
+		}
 		// Behind the proxy the issuer is GitHub's real host, as on a
 		// runner: documents, jwks_uri and ACTIONS_ID_TOKEN_REQUEST_URL
 		// all name https://token.actions.githubusercontent.com, so the
@@ -250,7 +258,7 @@ func Start(opts Options) (_ *Harness, err error) {
 	}
 	indexLog := logger.With("component", "index")
 	h.addIssuers(setup)
-	idxCfg, err := h.indexConfig(opts, "index", index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog, Control: opts.Control})
+	idxCfg, err := h.indexConfig(opts, "index", index.Config{Setup: *setup, HTTPClient: client, Logger: indexLog, Control: opts.Control, Events: evs})
 	if err != nil {
 		return nil, err
 	}
@@ -308,6 +316,7 @@ func Start(opts Options) (_ *Harness, err error) {
 	if err := h.buildEnv(opts); err != nil {
 		return nil, err
 	}
+	h.idx.SetLanding(h.landing)
 	return h, nil
 }
 
@@ -626,4 +635,21 @@ func (h *Harness) close() error {
 		h.tmpDir = ""
 	}
 	return errors.Join(errs...)
+}
+
+// secretVars are left out of the landing page, which is not behind the
+// control plane's protection.
+var secretVars = map[string]bool{"ACTIONS_ID_TOKEN_REQUEST_TOKEN": true}
+
+// landing tells the index's landing page what else is running.
+func (h *Harness) landing(r *http.Request, l *pages.Landing) {
+	l.Program = "fakeindex up"
+	l.IssuerURL, l.ProxyURL, l.CABundle = h.issuerURL, h.proxyURL, h.ca.BundlePath()
+	for _, kv := range h.env {
+		k, v, _ := strings.Cut(kv, "=")
+		if secretVars[k] {
+			v = "(left out here: see the env file, or the issuer's /_fake/env)"
+		}
+		l.Env = append(l.Env, pages.EnvVar{Name: k, Value: v})
+	}
 }

@@ -18,10 +18,12 @@ import (
 // paths that host serves on PyPI, so a client that mixes hosts up fails
 // here as it would against PyPI.
 var (
-	// pypi.org: the warehouse domain. /_fake/ is the harness's control
-	// plane, reachable through the proxy for scripts that only have the
-	// printed environment.
-	warehousePaths = []string{"/simple", "/pypi/", "/_/oidc/", "/integrity/", pytp.Prefix, "/_fake/"}
+	// pypi.org: the warehouse domain, with its HTML pages (a project's
+	// page is what twine's "View at:" link opens). /_fake/ is the
+	// harness's control plane, reachable through the proxy for scripts
+	// that only have the printed environment.
+	warehousePaths = []string{"/simple", "/pypi/", "/_/oidc/", "/integrity/", pytp.Prefix,
+		"/project/", "/p/", "/help", "/manage/", "/_fake/"}
 	// upload.pypi.org: the forklift domain. Clients derive the OIDC and
 	// PEP 807 discovery URLs from the upload URL, so those live here too.
 	uploadPaths = []string{"/legacy", "/_/oidc/", pytp.Prefix}

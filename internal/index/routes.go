@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/fakepypi/fakepypi/internal/indexfault"
+	"github.com/fakepypi/fakepypi/internal/pages"
 	"github.com/fakepypi/fakepypi/internal/pytp"
 	"github.com/fakepypi/fakepypi/internal/trust"
 )
@@ -48,12 +49,40 @@ func (s *Server) routes() http.Handler {
 	r.Path("/packages/{path:.+}").Methods(get...).Handler(fault(indexfault.Files, s.Read.File))
 	r.Path("/integrity/{name}/{version}/{filename}/provenance").Methods(get...).Handler(fault(indexfault.Integrity, s.Read.Provenance))
 
+	// PyPI's HTML pages (warehouse/routes.py): packaging.project and
+	// packaging.release, the trusted-publisher settings (a stand-in: PyPI
+	// needs a login), the help page. A path without its final slash gets
+	// the 301 of Warehouse's append-slash not-found view; the /p/ and
+	// /pypi/ short forms are Warehouse's redirects to /project/.
+	p := s.Pages
+	r.Path("/project/{name}/").Methods(get...).HandlerFunc(p.ProjectPage)
+	r.Path("/project/{name}/{version}/").Methods(get...).HandlerFunc(p.ReleasePage)
+	r.Path("/project/{name}").Methods(get...).HandlerFunc(pages.AppendSlash)
+	r.Path("/project/{name}/{version}").Methods(get...).HandlerFunc(pages.AppendSlash)
+	r.Path("/p/{name}/").Methods(get...).HandlerFunc(pages.RedirectTo("/project/{name}/"))
+	r.Path("/pypi/{name}/").Methods(get...).HandlerFunc(pages.RedirectTo("/project/{name}/"))
+	r.Path("/pypi/{name}/{version}/").Methods(get...).HandlerFunc(pages.RedirectTo("/project/{name}/{version}/"))
+	r.Path("/manage/project/{name}/settings/publishing/").Methods(get...).HandlerFunc(p.PublishingPage)
+	r.Path("/manage/account/publishing/").Methods(get...).HandlerFunc(p.AccountPublishingPage)
+	r.Path("/help/").Methods(get...).HandlerFunc(p.HelpPage)
+	r.Path("/help").Methods(get...).HandlerFunc(pages.AppendSlash)
+	// The direct listener's landing page (not PyPI's home page: the
+	// proxy does not route / of PyPI's hosts here).
+	r.Path("/").Methods(get...).HandlerFunc(p.LandingPage)
+
 	// PEP 807 trusted-publishing discovery, keyed by the upload path: the
 	// endpoints above, named on the host the client asked.
 	r.PathPrefix(pytp.Prefix).Handler(fault(indexfault.Discovery, pytp.Handler(pytp.PyPI).ServeHTTP))
 
-	// Harness control plane (JSON; not part of PyPI).
+	// Harness control plane (JSON; not part of PyPI), and its pages: the
+	// dashboard, one page per event with a scenario reproducing it, the
+	// claims debugger (internal/pages).
 	f := r.PathPrefix("/_fake/").Subrouter()
+	f.Path("/").Methods(get...).HandlerFunc(p.Dashboard)
+	f.Path("/events/{seq:[0-9]+}").Methods(get...).HandlerFunc(p.EventPage)
+	f.Path("/events/{seq:[0-9]+}/scenario.txtar").Methods(get...).HandlerFunc(p.Scenario)
+	f.Path("/debugger").Methods(get...).HandlerFunc(p.Debugger)
+	f.Path("/debugger").Methods(http.MethodPost).HandlerFunc(p.DebuggerJSON)
 	f.Path("/health").Methods(http.MethodGet).HandlerFunc(s.fakeHealth)
 	f.Path("/config").Methods(http.MethodGet).HandlerFunc(s.fakeConfig)
 	f.Path("/clock").Methods(http.MethodGet).HandlerFunc(s.fakeClockGet)

@@ -28,6 +28,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/indexfault"
 	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/pages"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 	"github.com/fakepypi/fakepypi/internal/readapi"
 	"github.com/fakepypi/fakepypi/internal/trust"
@@ -52,6 +53,10 @@ type Config struct {
 	// Logger receives one record per event (mint, upload, fault), with
 	// the diagnosis of a refusal in its why attribute; nil discards them.
 	Logger *slog.Logger
+	// Events is the event log; nil makes a new one. The harness passes
+	// one it shares with the fake issuer, so the dashboard shows tokens
+	// beside the attempts that used them.
+	Events *events.Log
 	// TLS, when set, makes Start serve HTTPS (clients such as
 	// gh-action-pypi-publish always use https://).
 	TLS *tls.Config
@@ -81,9 +86,13 @@ type Server struct {
 	// Faults are the index's named faults (/_fake/faults, --fault):
 	// PyPI endpoints answering 5xx, non-JSON, late, or not at all.
 	Faults *indexfault.Set
+	// Pages are the HTML pages: PyPI's project pages and /help/, the
+	// harness's dashboard and claims debugger (internal/pages).
+	Pages *pages.Site
 
 	users    *userDir
 	projects *projectDir
+	landing  func(r *http.Request, l *pages.Landing)
 
 	handler http.Handler
 
@@ -109,7 +118,10 @@ func New(cfg Config) (*Server, error) {
 	if s.Catalog == nil {
 		s.Catalog = catalog.New(s.clock)
 	}
-	s.Events = events.New(0)
+	s.Events = cfg.Events
+	if s.Events == nil {
+		s.Events = events.New(0)
+	}
 	s.Events.Subscribe(s.logEvent)
 	s.Faults = indexfault.New(s.Events, s.clock)
 	s.Flags = adminflag.New()
@@ -131,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s.initFiles()
 	control := cfg.Control
 	control.Open = append(append([]string(nil), control.Open...), "/_fake/health")
+	s.initPages()
 	s.handler = controlplane.Guard(s.routes(), control, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
 		replyErr(w, status, "%s", msg)
 	})
@@ -243,6 +256,9 @@ func (s *Server) Token(name string) (string, bool) {
 // the status, the code and message the client got, and why (the
 // diagnosis PyPI does not give).
 func (s *Server) logEvent(e events.Event) {
+	if e.Kind == events.KindToken {
+		return // the issuer logs its tokens itself
+	}
 	level, outcome := slog.LevelInfo, e.Verdict
 	switch e.Verdict {
 	case "ok":

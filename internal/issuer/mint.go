@@ -14,6 +14,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+
+	"github.com/fakepypi/fakepypi/internal/events"
 )
 
 // ErrTokenWithheld is returned for a fork-pr token: GitHub gives jobs of
@@ -135,6 +137,7 @@ func (s *Server) mint(k Kind, base, aud string, faults faultSet) (*Issued, error
 	}
 	s.mu.Unlock()
 	s.cfg.Logger.Info("token issued", "kind", string(k), "aud", aud, "faults", strings.Join(rec.Faults, ","))
+	s.record(rec)
 	return rec, nil
 }
 
@@ -230,4 +233,48 @@ func (s *Server) TokenFor(ctx context.Context, k Kind, audience string, faults .
 		return "", err
 	}
 	return rec.Token, nil
+}
+
+// TokenDetails is the Details of a "token" event: what a person needs to
+// read a mint attempt beside it (not the token itself, which the log
+// need not keep).
+type TokenDetails struct {
+	Kind     Kind           `json:"ci"`
+	Audience string         `json:"audience"`
+	Faults   []string       `json:"faults,omitempty"`
+	Claims   map[string]any `json:"claims"`
+}
+
+// record adds the token to the shared event log, if there is one.
+func (s *Server) record(rec *Issued) {
+	if s.cfg.Events == nil {
+		return
+	}
+	e := events.Event{Kind: events.KindToken, Time: rec.IssuedAt.UTC(), Verdict: "ok",
+		Message: fmt.Sprintf("%s token for audience %q", kindTitle(rec.Kind), rec.Audience),
+		Details: TokenDetails{Kind: rec.Kind, Audience: rec.Audience, Faults: rec.Faults, Claims: rec.Claims}}
+	if len(rec.Faults) > 0 {
+		e.Verdict = "injected"
+		e.Code = strings.Join(rec.Faults, ",")
+		e.Why = "issuer faults: " + strings.Join(rec.Faults, ", ")
+	}
+	s.cfg.Events.Add(e)
+}
+
+func kindTitle(k Kind) string {
+	switch k {
+	case GitHub:
+		return "GitHub Actions"
+	case GitLab:
+		return "GitLab"
+	case Google:
+		return "Google"
+	case ActiveState:
+		return "ActiveState"
+	case Buildkite:
+		return "Buildkite"
+	case CircleCI:
+		return "CircleCI"
+	}
+	return string(k)
 }

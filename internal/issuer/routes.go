@@ -32,6 +32,9 @@ func (s *Server) routes() http.Handler {
 	// Google's metadata server (GCE_METADATA_HOST).
 	r.Path(googleIdentity).Methods(http.MethodGet).HandlerFunc(s.googleIdentity)
 
+	// The direct listener's landing page (internal/pages).
+	r.Path("/").Methods(get...).HandlerFunc(s.landing)
+
 	// Control and inspection.
 	// (Plain routes, not a subrouter: gorilla/mux answers 404 instead of
 	// 405 for a method mismatch inside a subrouter.)

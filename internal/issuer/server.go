@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/controlplane"
+	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	// allowed, JSON-only writes and, with a token (--control-token or
 	// $FAKEPYPI_CONTROL_TOKEN, never the file), its Authorization.
 	Control controlplane.Policy `yaml:"control" json:"-"`
+	// Events, when set, records each minted token as an event of kind
+	// "token" (the harness shares the index's log, so its dashboard shows
+	// tokens beside the mint attempts that used them).
+	Events *events.Log `yaml:"-" json:"-"`
 }
 
 // Server is a fake CI OIDC issuer. It is an http.Handler; Start also

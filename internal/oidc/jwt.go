@@ -334,3 +334,10 @@ func jsonText(v any) string {
 
 // Now returns the verifier's time, for callers that record it.
 func (v *Verifier) Now() time.Time { return v.Clock.Now() }
+
+// CheckClaims checks the registered claims (iat, nbf, exp, iss, aud, sub,
+// jti) as Verify does once the signature holds: for a claim set whose
+// signature is not at hand, such as the claims debugger's pasted claims.
+func (v *Verifier) CheckClaims(c Claims, issuer, audience string) error {
+	return v.checkClaims(c, issuer, audience)
+}

@@ -74,10 +74,15 @@ func Mint(code, description string) *Error {
 func (e *Error) WriteMint(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
-	w.Write(pyfmt.JSON(pyfmt.Object{
+	w.Write(e.MintBody())
+}
+
+// MintBody is the body WriteMint sends (the claims debugger shows it).
+func (e *Error) MintBody() []byte {
+	return pyfmt.JSON(pyfmt.Object{
 		{Key: "message", Value: MintMessage},
 		{Key: "errors", Value: []pyfmt.Object{{{Key: "code", Value: e.Code}, {Key: "description", Value: e.Message}}}},
-	}))
+	})
 }
 
 // WriteUpload writes the upload endpoint's answer: the message in the

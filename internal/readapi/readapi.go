@@ -216,3 +216,8 @@ func htmlEscape(s string) string { return htmlEscaper.Replace(s) }
 
 // pathEscape quotes a URL path segment as Pyramid's route_url does.
 func pathEscape(s string) string { return url.PathEscape(s) }
+
+// FileURL is the download URL of the file stored at path, as this
+// request sees it (the files host behind the proxy, the index itself on
+// its own listener); the project pages link files with it.
+func (h *Handler) FileURL(r *http.Request, path string) string { return h.fileURL(r, path) }

@@ -196,26 +196,61 @@ func claimsThatMatter(service string, c map[string]any) map[string]any {
 
 // Mint runs the pipeline of warehouse/oidc/views.py on a request body.
 func (x *Exchange) Mint(body []byte) Result {
-	d := &MintDetails{}
-	res := Result{Event: events.Event{Kind: events.KindMint, Time: x.Clock.Now().UTC(), Details: d}}
-	fail := func(code, desc, why string) Result {
-		res.Code, res.Description = code, desc
-		res.Event.Verdict, res.Event.Status, res.Event.Code, res.Event.Message = "error", http.StatusUnprocessableEntity, code, desc
-		res.Event.Why = why
-		return res
-	}
-	internal := func(why string) Result {
-		res.Internal = true
-		res.Event.Verdict, res.Event.Status, res.Event.Message = "error", http.StatusInternalServerError, "Internal Server Error"
-		res.Event.Why = why + " (PyPI answers 500 here)"
-		return res
-	}
-
 	// 1. pydantic TokenPayload.
 	raw, perr := parsePayload(body)
 	if perr != "" {
-		return fail(CodeInvalidPayload, perr, "the body is not {\"token\": \"<string>\"}")
+		res := x.newResult()
+		return res.fail(CodeInvalidPayload, perr, "the body is not {\"token\": \"<string>\"}")
 	}
+	return x.decide(raw, mode{})
+}
+
+// Evaluate answers what Mint would for the token raw, changing nothing:
+// no jti is spent, no pending publisher is turned into a project, no API
+// token is minted and no event is recorded. With verifySignature false
+// (claims pasted without their token, as the claims debugger takes
+// them), the signature and header are not checked, only the registered
+// claims. The Result carries PyPI's code and description, or success,
+// and the diagnosis; Description of a success that would create a
+// project says so in Event.Why.
+func (x *Exchange) Evaluate(raw string, verifySignature bool) Result {
+	return x.decide(raw, mode{dry: true, skipSignature: !verifySignature})
+}
+
+// mode is how decide runs: for real (Mint), or as a dry run.
+type mode struct {
+	dry           bool // change nothing (Evaluate)
+	skipSignature bool // check the registered claims only
+}
+
+// attempt builds one Result.
+type attempt struct{ res Result }
+
+func (x *Exchange) newResult() *attempt {
+	return &attempt{res: Result{Event: events.Event{Kind: events.KindMint, Time: x.Clock.Now().UTC(), Details: &MintDetails{}}}}
+}
+
+func (a *attempt) details() *MintDetails { return a.res.Event.Details.(*MintDetails) }
+
+func (a *attempt) fail(code, desc, why string) Result {
+	a.res.Code, a.res.Description = code, desc
+	a.res.Event.Verdict, a.res.Event.Status, a.res.Event.Code, a.res.Event.Message = "error", http.StatusUnprocessableEntity, code, desc
+	a.res.Event.Why = why
+	return a.res
+}
+
+func (a *attempt) internal(why string) Result {
+	a.res.Internal = true
+	a.res.Event.Verdict, a.res.Event.Status, a.res.Event.Message = "error", http.StatusInternalServerError, "Internal Server Error"
+	a.res.Event.Why = why + " (PyPI answers 500 here)"
+	return a.res
+}
+
+// decide runs steps 2-9 of warehouse/oidc/views.py mint_token on a token.
+func (x *Exchange) decide(raw string, m mode) Result {
+	a := x.newResult()
+	d := a.details()
+	fail, internal := a.fail, a.internal
 
 	// 2. Unverified decode; iss must be present.
 	u, err := oidc.Peek(raw)
@@ -253,7 +288,13 @@ func (x *Exchange) Mint(body []byte) Result {
 	}
 
 	// 5. Signature and registered claims.
-	claims, err := x.Verifier.VerifyPeeked(raw, u, issuer, x.Audience())
+	var claims oidc.Claims
+	if m.skipSignature {
+		claims = oidc.Claims(u.Claims)
+		err = x.Verifier.CheckClaims(claims, issuer.URL, x.Audience())
+	} else {
+		claims, err = x.Verifier.VerifyPeeked(raw, u, issuer, x.Audience())
+	}
 	if err != nil {
 		return fail(CodeInvalidToken, DescInvalidToken, err.Error())
 	}
@@ -262,37 +303,56 @@ func (x *Exchange) Mint(body []byte) Result {
 	// (warehouse oidc/views.py mint_token: "it's OK, we will try finding a
 	// regular publisher"); a ReusedTokenError is not caught there.
 	var pendingNote string
-	if r, stop := x.tryPending(svc, claims, d, fail, internal); stop {
+	if r, stop := x.tryPending(svc, claims, a, m); stop {
 		return r
 	} else if d.Pending != nil {
 		pendingNote = "pending publisher reified; "
+		if m.dry {
+			pendingNote = "pending publisher " + d.Pending.String() + " would create project " + d.Pending.ProjectName + " (if its name passes PyPI's rules); "
+		}
 	}
 
 	// 7. Normal publishers.
-	pub, err := x.Publishers.Find(svc, claims, false, x.JTI.Exists)
-	if err != nil {
-		var ipe *publisher.InvalidPublisherError
-		var ie *publisher.InternalError
-		switch {
-		case errors.Is(err, publisher.ErrReusedToken):
-			return fail(CodeInvalidReuseToken, DescReusedToken, "jti "+jtiText(claims)+" was already used to mint a token")
-		case errors.As(err, &ie):
-			return internal(ie.Why)
-		case errors.As(err, &ipe):
-			diag := x.Publishers.Diagnose(svc, claims)
-			d.Diagnosis = &diag
-			return fail(CodeInvalidPublisher, fmt.Sprintf(noPublisherTemplate, ipe.Reason), diag.Summary)
+	var pub publisher.Publisher
+	if m.dry && d.Pending != nil {
+		// The reified pending publisher is the one that matches.
+		pub = *d.Pending
+	} else {
+		pub, err = x.Publishers.Find(svc, claims, false, x.JTI.Exists)
+		if err != nil {
+			var ipe *publisher.InvalidPublisherError
+			var ie *publisher.InternalError
+			switch {
+			case errors.Is(err, publisher.ErrReusedToken):
+				return fail(CodeInvalidReuseToken, DescReusedToken, "jti "+jtiText(claims)+" was already used to mint a token")
+			case errors.As(err, &ie):
+				return internal(ie.Why)
+			case errors.As(err, &ipe):
+				diag := x.Publishers.Diagnose(svc, claims)
+				d.Diagnosis = &diag
+				return fail(CodeInvalidPublisher, fmt.Sprintf(noPublisherTemplate, ipe.Reason), diag.Summary)
+			}
+			return internal(err.Error())
 		}
-		return internal(err.Error())
+		d.Publisher = &pub
 	}
-	d.Publisher = &pub
 
 	// 8. Store the jti atomically (Redis SET NX) before minting.
 	if jti, _ := claims["jti"].(string); jti != "" {
 		exp, _ := claims.Int("exp")
-		if !x.JTI.Store(svc, jti, exp) {
+		if m.dry {
+			if x.JTI.Exists(svc, jti) {
+				return fail(CodeInvalidReuseToken, DescReusedToken, "jti "+jtiText(claims)+" was already used to mint a token")
+			}
+		} else if !x.JTI.Store(svc, jti, exp) {
 			return fail(CodeInvalidReuseToken, DescReusedToken, "jti "+jtiText(claims)+" was stored by a concurrent or earlier mint")
 		}
+	}
+
+	a.res.Event.Verdict, a.res.Event.Status = "ok", http.StatusOK
+	if m.dry {
+		a.res.Event.Why = pendingNote + "would match " + pub.String()
+		return a.res
 	}
 
 	// 9. Mint: ProjectID lists every project the publisher is attached to.
@@ -306,18 +366,20 @@ func (x *Exchange) Mint(body []byte) Result {
 	if err != nil {
 		return internal("minting failed: " + err.Error())
 	}
-	res.Token, res.Expires = tok, expires
+	a.res.Token, a.res.Expires = tok, expires
 	d.Expires = expires
-	res.Event.Verdict, res.Event.Status = "ok", http.StatusOK
-	res.Event.Why = pendingNote + "matched " + pub.String()
-	return res
+	a.res.Event.Why = pendingNote + "matched " + pub.String()
+	return a.res
 }
 
 func jtiText(c oidc.Claims) string { s, _ := c["jti"].(string); return fmt.Sprintf("%q", s) }
 
 // tryPending is step 6. It reports stop=true with the result to return.
-func (x *Exchange) tryPending(svc string, claims oidc.Claims, d *MintDetails,
-	fail func(code, desc, why string) Result, internal func(string) Result) (Result, bool) {
+// In a dry run it only looks: the project is neither created nor the
+// publisher reified, and a pending publisher whose project exists is
+// not deleted.
+func (x *Exchange) tryPending(svc string, claims oidc.Claims, a *attempt, m mode) (Result, bool) {
+	d := a.details()
 	x.pendingMu.Lock()
 	defer x.pendingMu.Unlock()
 	pend, err := x.Publishers.Find(svc, claims, true, x.JTI.Exists)
@@ -328,16 +390,23 @@ func (x *Exchange) tryPending(svc string, claims oidc.Claims, d *MintDetails,
 		}
 		var ie *publisher.InternalError
 		if errors.As(err, &ie) {
-			return internal(ie.Why), true
+			return a.internal(ie.Why), true
 		}
 		// ReusedTokenError propagates out of PyPI's pending step.
-		return internal("a pending publisher matched but jti " + jtiText(claims) + " was already used; PyPI does not catch ReusedTokenError in the pending lookup"), true
+		return a.internal("a pending publisher matched but jti " + jtiText(claims) + " was already used; PyPI does not catch ReusedTokenError in the pending lookup"), true
 	}
 	d.Pending = &pend
 	if _, exists := x.Projects.Lookup(pend.ProjectName); exists {
-		x.Publishers.Remove(pend.ID)
-		return fail(CodeInvalidPendingPublisher, DescProjectExists,
-			"pending publisher for "+pend.ProjectName+" matched, but the project exists; the pending publisher was deleted"), true
+		why := "pending publisher for " + pend.ProjectName + " matched, but the project exists; the pending publisher was deleted"
+		if m.dry {
+			why = "pending publisher for " + pend.ProjectName + " matches, but the project exists; PyPI would delete the pending publisher"
+		} else {
+			x.Publishers.Remove(pend.ID)
+		}
+		return a.fail(CodeInvalidPendingPublisher, DescProjectExists, why), true
+	}
+	if m.dry {
+		return Result{}, false
 	}
 	proj, err := x.Projects.CreateForPublisher(pend.ProjectName, pend.AddedBy, pend.PyPIOrganization)
 	if err != nil {
@@ -345,13 +414,13 @@ func (x *Exchange) tryPending(svc string, claims oidc.Claims, d *MintDetails,
 		// its message as an invalid-payload description.
 		var rej *pypierr.Error
 		if errors.As(err, &rej) {
-			return fail(CodeInvalidPayload, rej.Message, fmt.Sprintf("creating project %q for the pending publisher failed (%d)", pend.ProjectName, rej.Status)), true
+			return a.fail(CodeInvalidPayload, rej.Message, fmt.Sprintf("creating project %q for the pending publisher failed (%d)", pend.ProjectName, rej.Status)), true
 		}
-		return internal("creating project: " + err.Error()), true
+		return a.internal("creating project: " + err.Error()), true
 	}
 	d.Project = proj.Name
 	if _, err := x.Publishers.Reify(pend.ID, proj.Name, x.Projects.SameName); err != nil {
-		return internal("reify: " + err.Error()), true
+		return a.internal("reify: " + err.Error()), true
 	}
 	return Result{}, false
 }

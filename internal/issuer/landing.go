@@ -1,0 +1,61 @@
+package issuer
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/fakepypi/fakepypi/internal/pages"
+)
+
+// maxLandingTokens bounds the tokens the landing page lists.
+const maxLandingTokens = 50
+
+// landing serves GET / on the direct listener: what this issuer is, its
+// issuers, faults in force and the tokens it minted. Under its public
+// name (token.actions.githubusercontent.com behind the harness's proxy)
+// / stays GitHub's 404: the page is the harness's, not GitHub's.
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	if s.public(r) {
+		writeMessage(w, http.StatusNotFound, "no route for "+r.URL.Path)
+		return
+	}
+	base := s.requestBase(r)
+	v := pages.IssuerLanding{Base: base, TokenURL: base + githubTokenPath + "?api-version=2.0"}
+	infos := s.issuers(base)
+	for _, k := range Kinds {
+		i := infos[k]
+		v.Issuers = append(v.Issuers, pages.IssuerRow{Kind: kindTitle(k), Issuer: i.Issuer, Discovery: i.DiscoveryURL, JWKS: i.JWKSURL})
+	}
+	s.mu.Lock()
+	for _, f := range s.sticky {
+		v.Faults = append(v.Faults, f.String())
+	}
+	v.Queued = len(s.queue)
+	s.mu.Unlock()
+	issued := s.Issued()
+	for i := len(issued) - 1; i >= 0 && len(v.Tokens) < maxLandingTokens; i-- {
+		t := issued[i]
+		sub, _ := t.Claims["sub"].(string)
+		v.Tokens = append(v.Tokens, pages.IssuedRow{Kind: kindTitle(t.Kind), Audience: t.Audience, Faults: t.Faults, IssuedAt: t.IssuedAt, Subject: sub})
+	}
+	pages.RenderIssuerLanding(w, v)
+}
+
+// public reports a request addressed to the issuer's public name when
+// that is not its own listener (the harness's GitHub hostname).
+func (s *Server) public(r *http.Request) bool {
+	if s.cfg.PublicURL == "" || s.cfg.PublicURL == s.base {
+		return false
+	}
+	u, err := url.Parse(s.cfg.PublicURL)
+	if err != nil {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.EqualFold(host, u.Hostname())
+}
