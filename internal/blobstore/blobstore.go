@@ -39,7 +39,7 @@ var (
 	// ErrTooLarge is returned by Writer.Write once more than the limit has
 	// been written. Warehouse compares the streamed size with the limit
 	// after each chunk and fails when size > limit (a file of exactly the
-	// limit is accepted, as in warehouse/forklift/legacy.py).
+	// limit is accepted; warehouse/forklift/legacy.py).
 	ErrTooLarge = errors.New("blobstore: file exceeds size limit")
 	// ErrInvalidPath is returned for a path that could escape the store.
 	ErrInvalidPath = errors.New("blobstore: invalid path")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 )
 
 // Messages PyPI answers for the checks decided here (warehouse/forklift/
@@ -87,7 +86,7 @@ func containsByte(s string, c byte) bool {
 type NewFile struct {
 	Project string // normalized project name; the project must exist
 	// DisplayName, if set and different, becomes the project's display
-	// name (warehouse/forklift/legacy.py: "project.name is set to meta.name").
+	// name (legacy.py: "project.name = meta.name").
 	DisplayName string
 	// Version is the normalized version string, CanonicalVersion its
 	// canonicalize_version form (the release key).
@@ -102,10 +101,16 @@ type NewFile struct {
 	// SkipAgeCheck disables the 14-day rule (for seeding old releases).
 	SkipAgeCheck bool
 	// Commit, if set, is called after every check passed and before the
-	// file becomes visible; if it fails nothing changes. The upload handler
-	// passes the blob writer's Commit here, so a file is in the catalog
-	// only if its bytes are stored.
+	// file is written to the journal; if it fails nothing changes. The
+	// upload handler passes the blob writer's Commit here, so a file is in
+	// the catalog only if its bytes are stored. It runs under the
+	// catalog's writers' lock, never under the lock readers take: slow
+	// work (flushing a large file) belongs before AddFile.
 	Commit func() error
+	// Rollback, if set, is called when Commit succeeded but the change
+	// could not be made durable (a full disk), under the same lock: it
+	// removes what Commit stored, which no catalog row lists.
+	Rollback func()
 }
 
 // Outcome says what AddFile did.
@@ -115,8 +120,7 @@ const (
 	// Added: the file is stored.
 	Added Outcome = iota + 1
 	// Identical: the same filename with the same sha256 and blake2 already
-	// exists; PyPI answers 200 and changes nothing (_is_duplicate_file). Commit was not
-	// called.
+	// exists; PyPI answers 200 and changes nothing. Commit was not called.
 	Identical
 )
 
@@ -131,58 +135,53 @@ type AddResult struct {
 }
 
 // CheckFile runs AddFile's checks without changing anything, so the upload
-// handler can answer steps 19b-24 before it spends time validating the
-// archive (steps 25+). AddFile checks again atomically.
+// handler can answer them before it spends time validating the archive.
+// AddFile checks again atomically.
 func (c *Catalog) CheckFile(nf NewFile) (Outcome, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.check(c.st, &nf)
 }
 
+// check decides the catalog's upload rules from the indexes, in
+// Warehouse's order; its cost does not depend on the catalog's size.
 func (c *Catalog) check(st *state, nf *NewFile) (Outcome, error) {
 	p, ok := st.Projects[nf.Project]
 	if !ok {
 		return 0, ErrProjectNotFound
 	}
 	f := &nf.File
-	// Step 19b: size + project.total_size > project limit.
+	// Project size: size + project.total_size > project limit.
 	if p.TotalSize+f.Size > p.TotalSizeLimit {
 		return 0, ErrProjectTooLarge
 	}
-	// Step 21: any file, any project, same filename OR same blake2. An
-	// identical row wins over a conflicting one when both exist.
-	var conflict *File
-	identical := false
-	st.allFiles(func(_ *Project, g *File) bool {
-		if g.Filename != f.Filename && g.Blake2256 != f.Blake2256 {
-			return true
+	// Duplicates: any file, any project, same filename OR same blake2. An
+	// identical row wins over a conflicting one when both exist; otherwise
+	// the first row in catalog order is the one reported.
+	byName, nameOK := st.byName[f.Filename]
+	if nameOK {
+		g := st.file(byName)
+		if g.SHA256 == f.SHA256 && g.Blake2256 == f.Blake2256 {
+			return Identical, nil
 		}
-		if g.Filename == f.Filename && g.SHA256 == f.SHA256 && g.Blake2256 == f.Blake2256 {
-			identical = true
-			return false
-		}
-		if conflict == nil {
-			conflict = g
-		}
-		return true
-	})
-	if identical {
-		return Identical, nil
 	}
-	if conflict != nil {
-		return 0, &DuplicateError{Filename: f.Filename, Blake2256: f.Blake2256, Existing: *conflict}
+	byBlake, blakeOK := st.byBlake[f.Blake2256]
+	if nameOK || blakeOK {
+		k := byName
+		if !nameOK || (blakeOK && st.before(byBlake, byName)) {
+			k = byBlake
+		}
+		return 0, &DuplicateError{Filename: f.Filename, Blake2256: f.Blake2256, Existing: *st.file(k)}
 	}
-	// Step 22.
+	// A deleted file's name is never reused.
 	if st.Filenames[f.Filename] {
 		return 0, ErrFilenameReused
 	}
-	if i := releaseIndex(p, nf.CanonicalVersion); i >= 0 {
-		r := &p.Releases[i]
-		// Step 23: release.created < now - 14 days.
+	if r, ok := st.release(p, nf.CanonicalVersion); ok {
+		// release.created < now - 14 days.
 		if !nf.SkipAgeCheck && r.Created.Before(c.now().Add(-MaxAgeForNewUploads)) {
 			return 0, ErrReleaseClosed
 		}
-		// Step 24.
 		if f.PackageType == "sdist" {
 			for _, g := range r.Files {
 				if g.PackageType == "sdist" {
@@ -194,15 +193,6 @@ func (c *Catalog) check(st *state, nf *NewFile) (Outcome, error) {
 	return Added, nil
 }
 
-func releaseIndex(p *Project, canonical string) int {
-	for i, r := range p.Releases {
-		if r.CanonicalVersion == canonical {
-			return i
-		}
-	}
-	return -1
-}
-
 // AddFile adds a file, creating its release if this is the release's first
 // file, all in one atomic step. It returns Identical (and no error) for an
 // identical re-upload, a *DuplicateError for a conflicting one, or one of
@@ -212,61 +202,57 @@ func (c *Catalog) AddFile(nf NewFile) (AddResult, error) {
 		return AddResult{}, errors.New("catalog: AddFile needs project, version, canonical version and filename")
 	}
 	var res AddResult
-	err := c.update(func(t *tx) error {
-		out, err := c.check(t.st, &nf)
+	err := c.update(func(ch *change) error {
+		st := ch.st
+		out, err := c.check(st, &nf)
 		if err != nil {
 			return err
 		}
 		if out == Identical {
+			// Warehouse dooms the transaction: nothing changes, not even
+			// the display name.
 			res.Outcome = Identical
-			return errIdentical
+			return nil
 		}
 		if nf.Commit != nil {
 			if err := nf.Commit(); err != nil {
 				return err
 			}
+			ch.undo = nf.Rollback
 		}
-		p, _ := t.project(nf.Project)
-		if nf.DisplayName != "" && nf.DisplayName != p.Name {
-			p.Name = nf.DisplayName
+		p := st.Projects[nf.Project]
+		h := header(p)
+		if nf.DisplayName != "" {
+			h.Name = nf.DisplayName
 		}
 		now := c.now()
-		i := releaseIndex(p, nf.CanonicalVersion)
-		if i < 0 {
-			md := nf.Metadata
-			p.Releases = append(p.Releases, cloneRelease(Release{
-				Version:          nf.Version,
-				CanonicalVersion: nf.CanonicalVersion,
-				Metadata:         md,
-				Created:          now,
-			}))
-			i = len(p.Releases) - 1
+		cur, exists := st.release(p, nf.CanonicalVersion)
+		var r Release
+		if exists {
+			r = cloneRelease(*cur)
+		} else {
+			r = cloneRelease(Release{Version: nf.Version, CanonicalVersion: nf.CanonicalVersion, Metadata: nf.Metadata, Created: now})
+			rh := r
+			ch.add(op{Op: opRelease, Project: p.NormalizedName, R: &rh})
 			res.NewRelease = true
-			t.journal(p) // "new release"
+			ch.journal(h) // "new release"
 		}
-		r := &p.Releases[i]
 		f := nf.File
 		f.UploadTime = now
 		f.RequiresPython = r.Metadata.RequiresPython
-		r.Files = append(r.Files, f)
-		sort.Slice(r.Files, func(a, b int) bool { return r.Files[a].Filename < r.Files[b].Filename })
-		p.TotalSize += f.Size
-		t.st.Filenames[f.Filename] = true
-		res.Serial = t.journal(p) // "add <pyversion> file <filename>"
+		ch.add(op{Op: opFile, Project: p.NormalizedName, Version: nf.CanonicalVersion, F: &f})
+		h.TotalSize += f.Size
+		res.Serial = ch.journal(h) // "add <pyversion> file <filename>"
+		ch.add(op{Op: opProject, P: h})
+		i, _ := fileIndex(r.Files, f.Filename)
+		r.Files = slices.Insert(r.Files, i, f)
 		res.Outcome = Added
 		res.File = f
-		res.Release = cloneRelease(*r)
+		res.Release = r
 		return nil
 	})
-	if errors.Is(err, errIdentical) {
-		return res, nil
-	}
 	return res, err
 }
-
-// errIdentical aborts the update for an identical re-upload: Warehouse dooms
-// the transaction, so nothing (not even the display name) changes.
-var errIdentical = errors.New("identical")
 
 // ReleaseFiles is a convenience for tests and the control plane: the files
 // of a release matched by canonical or exact version.

@@ -2,34 +2,31 @@
 // the registry of every filename ever used, and the journal serial.
 //
 // It implements the storage-side rules of Warehouse's upload path that must
-// be decided atomically: duplicate detection across all projects (_is_duplicate_file),
-// the deleted-filename block, the 14-day rule, one sdist per release, and
-// total-size accounting (warehouse/forklift/legacy.py; steps 19b and
-// 21-24 of the check order in docs/upload.md).
-// Name rules, metadata validation and PEP 440 parsing belong to callers:
+// be decided atomically (warehouse/forklift/legacy.py file_upload):
+// duplicate detection across all projects, the deleted-filename block, the
+// 14-day rule, one sdist per release, and total-size accounting. Name
+// rules, metadata validation and PEP 440 parsing belong to callers:
 // versions arrive already normalized, with their canonical form as the key.
 //
-// Persistence: the whole state is one JSON document, rewritten atomically
-// (temp file, fsync, rename, fsync dir) after every change and loaded at
-// start. A journal would make each write O(1), but the state of a test index
-// is small (metadata only: file bytes live in the blobstore), a single file
-// is trivially atomic and crash-safe, needs no replay or compaction code,
-// and can be read and hand-edited by a user debugging a scenario.
+// Two implementations share this API: New keeps the catalog in memory, Open
+// keeps it on disk as a snapshot plus an append-only journal (journal.go).
 //
-// Concurrency: mutations take an exclusive lock and build the new state as a
-// copy (copy-on-write per touched project), which is persisted and then
-// swapped in; a failed check, commit hook or disk write therefore leaves
-// the visible state untouched. Readers take a shared lock and get copies.
+// Concurrency and cost. A change is computed from the current state (under
+// a writers' mutex, without blocking readers) as a short list of ops, made
+// durable (one journal append and fsync, still without blocking readers),
+// and only then applied in memory under the readers' lock, which is
+// therefore held for microseconds and never across disk I/O. A failed
+// check, commit hook or disk write leaves the visible state untouched.
+// Indexes by filename, blake2 digest and blob path make an upload's checks
+// independent of the catalog's size; the journal makes its write
+// proportional to the change. Readers get copies.
 package catalog
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"reflect"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -37,28 +34,17 @@ import (
 	"github.com/google/uuid"
 )
 
-// stateFormat tags the JSON state file so a future layout change can be
-// detected instead of silently misread.
-const stateFormat = "fakepypi-catalog/1"
-
-// state is everything the catalog knows. A state value is never modified
-// once published in Catalog.st; mutations work on a copy.
-type state struct {
-	Format   string              `json:"format"`
-	Serial   int64               `json:"last_serial"`
-	Projects map[string]*Project `json:"projects"` // by normalized name
-	// Filenames is every filename ever uploaded (Warehouse's file
-	// registry); a filename stays here after its file is deleted, which is
-	// what blocks its reuse forever (step 22 of docs/upload.md's check order).
-	Filenames map[string]bool `json:"filenames"`
-}
-
 // Catalog is safe for concurrent use.
 type Catalog struct {
+	// wmu serializes changes: checks, commit hooks and the journal write.
+	wmu sync.Mutex
+	// mu guards st for readers; it is held exclusively only to apply an
+	// already durable change in memory.
 	mu    sync.RWMutex
 	st    *state
 	clock clock.Clock
-	path  string // "" for in-memory
+	path  string   // "" for in-memory
+	j     *journal // nil for in-memory
 }
 
 // New returns an empty in-memory catalog. A nil clock means the real one.
@@ -69,137 +55,101 @@ func New(clk clock.Clock) *Catalog {
 	return &Catalog{st: emptyState(), clock: clk}
 }
 
-func emptyState() *state {
-	return &state{Format: stateFormat, Projects: map[string]*Project{}, Filenames: map[string]bool{}}
-}
-
-// Open returns a catalog persisted in the JSON file at path, loading it if
-// it exists. The directory must exist.
+// Open returns a catalog persisted at path (the snapshot, e.g.
+// DIR/catalog.json) and the journal beside it (DIR/catalog.journal),
+// loading and checking both if they exist. A snapshot of the earlier
+// whole-file format (fakepypi-catalog/1) loads and is rewritten in the
+// current one. A catalog whose contents break the catalog's rules is
+// refused with the file and the problem. The directory must exist.
 func Open(path string, clk clock.Clock) (*Catalog, error) {
 	c := New(clk)
-	c.path = path
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return c, nil
-	}
+	j, st, err := openJournal(path)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
+		return nil, err
 	}
-	st := emptyState()
-	if err := json.Unmarshal(data, st); err != nil {
-		return nil, fmt.Errorf("catalog: %s: %w", path, err)
-	}
-	if st.Format != stateFormat {
-		return nil, fmt.Errorf("catalog: %s: unknown format %q", path, st.Format)
-	}
-	if st.Projects == nil {
-		st.Projects = map[string]*Project{}
-	}
-	if st.Filenames == nil {
-		st.Filenames = map[string]bool{}
-	}
-	c.st = st
+	c.path, c.j, c.st = path, j, st
 	return c, nil
 }
 
-// Path is the state file ("" for an in-memory catalog).
+// Path is the snapshot file ("" for an in-memory catalog).
 func (c *Catalog) Path() string { return c.path }
 
-// tx is one mutation in progress.
-type tx struct {
-	c      *Catalog
+// Close folds the journal into a fresh snapshot, so that after a clean
+// stop catalog.json alone holds the whole state (and can be read or
+// hand-edited), and closes the files. The catalog must not be used after.
+func (c *Catalog) Close() error {
+	if c.j == nil {
+		return nil
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var err error
+	if c.j.size > 0 && c.j.broken == nil {
+		err = c.j.compact(c.st)
+	}
+	if cerr := c.j.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// change is one mutation in progress: the ops it will commit and the
+// serial it reaches.
+type change struct {
 	st     *state
-	cloned map[string]bool
+	serial int64
+	ops    []op
+	// undo runs if the journal write fails after a commit hook ran.
+	undo func()
 }
 
-// project returns a private, writable copy of the named project.
-func (t *tx) project(name string) (*Project, bool) {
-	p, ok := t.st.Projects[name]
-	if !ok {
-		return nil, false
-	}
-	if !t.cloned[name] {
-		p = cloneProject(p)
-		t.st.Projects[name] = p
-		t.cloned[name] = true
-	}
-	return p, true
-}
-
-// journal records one journal entry against p and returns its id, as
-// Warehouse's JournalEntry does; a project's last_serial is its newest entry.
-func (t *tx) journal(p *Project) int64 {
-	t.st.Serial++
+// journal takes one journal id for p, as Warehouse's JournalEntry does; a
+// project's last_serial is its newest entry.
+func (ch *change) journal(p *Project) int64 {
+	ch.serial++
 	if p != nil {
-		p.LastSerial = t.st.Serial
+		p.LastSerial = ch.serial
 	}
-	return t.st.Serial
+	return ch.serial
 }
 
-// update runs fn on a copy of the state and publishes the copy if fn
-// succeeds and (for a persistent catalog) the copy reached the disk.
-func (c *Catalog) update(fn func(t *tx) error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.st
-	st := &state{
-		Format:    old.Format,
-		Serial:    old.Serial,
-		Projects:  make(map[string]*Project, len(old.Projects)),
-		Filenames: make(map[string]bool, len(old.Filenames)),
-	}
-	for k, v := range old.Projects {
-		st.Projects[k] = v
-	}
-	for k, v := range old.Filenames {
-		st.Filenames[k] = v
-	}
-	t := &tx{c: c, st: st, cloned: map[string]bool{}}
-	if err := fn(t); err != nil {
+func (ch *change) add(o op) { ch.ops = append(ch.ops, o) }
+
+// update runs fn, which computes a change from the current state without
+// modifying it, then makes the change durable and applies it.
+func (c *Catalog) update(fn func(ch *change) error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	// Only update changes st, and only under wmu: fn reads it unlocked.
+	ch := &change{st: c.st, serial: c.st.Serial}
+	if err := fn(ch); err != nil {
 		return err
 	}
-	if c.path != "" {
-		if err := writeState(c.path, st); err != nil {
+	if len(ch.ops) == 0 && ch.serial == c.st.Serial {
+		return nil
+	}
+	rec := &record{Seq: c.st.Seq + 1, Serial: ch.serial, Ops: ch.ops}
+	if c.j != nil {
+		if err := c.j.append(rec); err != nil {
+			if ch.undo != nil {
+				ch.undo()
+			}
 			return err
 		}
 	}
-	c.st = st
-	return nil
-}
-
-// writeState replaces the state file atomically and durably.
-func writeState(path string, st *state) error {
-	data, err := json.MarshalIndent(st, "", " ")
+	c.mu.Lock()
+	err := c.st.applyRecord(rec)
+	c.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
+		// The change was computed from this very state: a bug.
+		return fmt.Errorf("catalog: applying a change: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".catalog-*.tmp")
-	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(append(data, '\n'))
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("catalog: save: %w", werr)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("catalog: sync dir: %w", err)
+	if c.j != nil && c.j.wantsCompaction() {
+		// Readers go on; writers wait for the snapshot (rare: the
+		// journal must first outgrow the snapshot).
+		c.mu.RLock()
+		c.j.compact(c.st) // on failure the journal keeps everything
+		c.mu.RUnlock()
 	}
 	return nil
 }
@@ -252,16 +202,29 @@ func (c *Catalog) Project(normalized string) (Project, bool) {
 	return *cloneProject(p), true
 }
 
+// ProjectInfo is Project without the releases: what the upload path
+// needs (id, names, roles, limits, status), at a cost that does not grow
+// with the project.
+func (c *Catalog) ProjectInfo(normalized string) (Project, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.st.Projects[normalized]
+	if !ok {
+		return Project{}, false
+	}
+	return *header(p), true
+}
+
 // Projects lists every project ordered by normalized name, as the simple
 // index orders them.
 func (c *Catalog) Projects() []ProjectSummary {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	out := make([]ProjectSummary, 0, len(c.st.Projects))
-	for _, p := range c.st.Projects {
+	out := make([]ProjectSummary, 0, len(c.st.names))
+	for _, n := range c.st.names {
+		p := c.st.Projects[n]
 		out = append(out, ProjectSummary{Name: p.Name, NormalizedName: p.NormalizedName, LastSerial: p.LastSerial, Status: p.Status})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NormalizedName < out[j].NormalizedName })
 	return out
 }
 
@@ -273,10 +236,29 @@ func (c *Catalog) FilenameUsed(filename string) bool {
 	return c.st.Filenames[filename]
 }
 
+// Listed reports whether path is a blob the catalog lists: a current
+// file's path, or its PEP 658 "<path>.metadata" when it has one. Only
+// listed blobs are served; a blob left by a crash or a failed commit is
+// not, and Sweep-style cleanup may remove it.
+func (c *Catalog) Listed(path string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.st.paths[path]
+}
+
+// MaxUploadLimit is the largest per-file limit of any project (at least
+// DefaultUploadLimit): the bound to spool a file with before its project
+// is known.
+func (c *Catalog) MaxUploadLimit() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.st.maxLimit
+}
+
 // ---- projects ----
 
 // Errors. Messages that PyPI shows to clients are exported as constants in
-// errors.go; these sentinels carry them where one exists.
+// addfile.go; these sentinels carry them where one exists.
 var (
 	ErrProjectExists   = errors.New("catalog: project already exists")
 	ErrProjectNotFound = errors.New("catalog: no such project")
@@ -308,6 +290,11 @@ func (c *Catalog) CreateProject(np NewProject) (Project, error) {
 	if np.NormalizedName == "" || np.Name == "" {
 		return Project{}, errors.New("catalog: project name and normalized name are required")
 	}
+	for _, r := range np.Roles {
+		if (r.Role != "Owner" && r.Role != "Maintainer") || r.User == "" {
+			return Project{}, fmt.Errorf("catalog: role %q for user %q: want Owner or Maintainer and a user", r.Role, r.User)
+		}
+	}
 	if err := validStatus(np.Status); err != nil {
 		return Project{}, err
 	}
@@ -319,12 +306,14 @@ func (c *Catalog) CreateProject(np NewProject) (Project, error) {
 		id = uuid.New()
 	}
 	var out Project
-	err := c.update(func(t *tx) error {
-		if _, ok := t.st.Projects[np.NormalizedName]; ok {
+	err := c.update(func(ch *change) error {
+		if _, ok := ch.st.Projects[np.NormalizedName]; ok {
 			return ErrProjectExists
 		}
 		if np.ID != uuid.Nil {
-			for _, q := range t.st.Projects {
+			// Only a given ID can collide; the scan is for configured
+			// projects, not uploads.
+			for _, q := range ch.st.Projects {
 				if q.ID == id {
 					return fmt.Errorf("catalog: project %s already has id %s", q.Name, id)
 				}
@@ -339,28 +328,43 @@ func (c *Catalog) CreateProject(np NewProject) (Project, error) {
 			Organization:   np.Organization,
 			UploadLimit:    np.UploadLimit,
 			TotalSizeLimit: np.TotalSizeLimit,
-			Created:        t.c.now(),
+			Created:        c.now(),
 		}
-		if p.UploadLimit == 0 {
+		if p.UploadLimit <= 0 {
 			p.UploadLimit = DefaultUploadLimit
 		}
-		if p.TotalSizeLimit == 0 {
+		if p.TotalSizeLimit <= 0 {
 			p.TotalSizeLimit = DefaultTotalSizeLimit
 		}
-		t.st.Projects[p.NormalizedName] = p
-		t.cloned[p.NormalizedName] = true
-		t.journal(p) // "create"
+		ch.journal(p) // "create"
 		for range p.Roles {
-			t.journal(p) // "add Owner <user>"
+			ch.journal(p) // "add Owner <user>"
 		}
+		ch.add(op{Op: opProject, P: p})
 		out = *cloneProject(p)
 		return nil
 	})
 	return out, err
 }
 
+// editProject changes a project's header with fn and commits it.
+func (c *Catalog) editProject(project string, fn func(ch *change, h *Project) error) error {
+	return c.update(func(ch *change) error {
+		p, ok := ch.st.Projects[project]
+		if !ok {
+			return ErrProjectNotFound
+		}
+		h := header(p)
+		if err := fn(ch, h); err != nil {
+			return err
+		}
+		ch.add(op{Op: opProject, P: h})
+		return nil
+	})
+}
+
 // SetStatus sets a project's lifecycle status ("" or a Status constant).
-// A quarantined project disappears from every read API (warehouse/legacy/api/json.py, warehouse/api/simple.py).
+// A quarantined project disappears from every read API.
 func (c *Catalog) SetStatus(project, status string) error {
 	if err := validStatus(status); err != nil {
 		return err
@@ -368,37 +372,21 @@ func (c *Catalog) SetStatus(project, status string) error {
 	if status == StatusActive {
 		status = ""
 	}
-	return c.update(func(t *tx) error {
-		p, ok := t.project(project)
-		if !ok {
-			return ErrProjectNotFound
-		}
-		p.Status = status
+	return c.editProject(project, func(_ *change, h *Project) error {
+		h.Status = status
 		return nil
 	})
-}
-
-func validStatus(status string) error {
-	switch status {
-	case "", StatusActive, StatusArchived, StatusQuarantined, StatusDeprecated:
-		return nil
-	}
-	return fmt.Errorf("catalog: unknown project status %q", status)
 }
 
 // SetLimits changes a project's per-file and total size limits; zero keeps
 // the current value.
 func (c *Catalog) SetLimits(project string, upload, total int64) error {
-	return c.update(func(t *tx) error {
-		p, ok := t.project(project)
-		if !ok {
-			return ErrProjectNotFound
-		}
+	return c.editProject(project, func(_ *change, h *Project) error {
 		if upload > 0 {
-			p.UploadLimit = upload
+			h.UploadLimit = upload
 		}
 		if total > 0 {
-			p.TotalSizeLimit = total
+			h.TotalSizeLimit = total
 		}
 		return nil
 	})
@@ -432,18 +420,17 @@ func (c *Catalog) Unyank(project, version string) error {
 }
 
 func (c *Catalog) setYank(project, version string, yanked bool, reason string) error {
-	return c.update(func(t *tx) error {
-		p, ok := t.project(project)
-		if !ok {
-			return ErrProjectNotFound
-		}
+	return c.editProject(project, func(ch *change, h *Project) error {
+		p := ch.st.Projects[project]
 		i := findRelease(p, version)
 		if i < 0 {
 			return ErrReleaseNotFound
 		}
-		p.Releases[i].Yanked = yanked
-		p.Releases[i].YankedReason = reason
-		t.journal(p)
+		r := releaseHeader(&p.Releases[i])
+		r.Yanked = yanked
+		r.YankedReason = reason
+		ch.add(op{Op: opRelease, Project: project, R: r})
+		ch.journal(h)
 		return nil
 	})
 }
@@ -452,24 +439,16 @@ func (c *Catalog) setYank(project, version string, yanked bool, reason string) e
 // returns the removed file so the caller can drop its blobs.
 func (c *Catalog) DeleteFile(project, filename string) (File, error) {
 	var out File
-	err := c.update(func(t *tx) error {
-		p, ok := t.project(project)
-		if !ok {
-			return ErrProjectNotFound
+	err := c.editProject(project, func(ch *change, h *Project) error {
+		k, ok := ch.st.byName[filename]
+		if !ok || k.project != project {
+			return ErrFileNotFound
 		}
-		for ri := range p.Releases {
-			r := &p.Releases[ri]
-			for fi, f := range r.Files {
-				if f.Filename == filename {
-					out = f
-					r.Files = slices.Delete(r.Files, fi, fi+1)
-					p.TotalSize -= f.Size
-					t.journal(p) // "remove file <filename>"
-					return nil
-				}
-			}
-		}
-		return ErrFileNotFound
+		out = *ch.st.file(k)
+		ch.add(op{Op: opDeleteFile, Project: project, Filename: filename})
+		h.TotalSize -= out.Size
+		ch.journal(h) // "remove file <filename>"
+		return nil
 	})
 	return out, err
 }
@@ -477,21 +456,18 @@ func (c *Catalog) DeleteFile(project, filename string) (File, error) {
 // DeleteRelease removes a release and its files, returning the files.
 func (c *Catalog) DeleteRelease(project, version string) ([]File, error) {
 	var out []File
-	err := c.update(func(t *tx) error {
-		p, ok := t.project(project)
-		if !ok {
-			return ErrProjectNotFound
-		}
+	err := c.editProject(project, func(ch *change, h *Project) error {
+		p := ch.st.Projects[project]
 		i := findRelease(p, version)
 		if i < 0 {
 			return ErrReleaseNotFound
 		}
-		out = p.Releases[i].Files
+		out = slices.Clone(p.Releases[i].Files)
 		for _, f := range out {
-			p.TotalSize -= f.Size
+			h.TotalSize -= f.Size
 		}
-		p.Releases = slices.Delete(p.Releases, i, i+1)
-		t.journal(p) // "remove release"
+		ch.add(op{Op: opDeleteRelease, Project: project, Version: p.Releases[i].CanonicalVersion})
+		ch.journal(h) // "remove release"
 		return nil
 	})
 	return out, err
@@ -501,37 +477,40 @@ func (c *Catalog) DeleteRelease(project, version string) ([]File, error) {
 // The name becomes free again; the filenames stay blocked.
 func (c *Catalog) DeleteProject(project string) ([]File, error) {
 	var out []File
-	err := c.update(func(t *tx) error {
-		p, ok := t.st.Projects[project]
+	err := c.update(func(ch *change) error {
+		p, ok := ch.st.Projects[project]
 		if !ok {
 			return ErrProjectNotFound
 		}
 		for _, r := range p.Releases {
 			out = append(out, r.Files...)
 		}
-		delete(t.st.Projects, project)
-		t.journal(nil) // "remove project"
+		ch.add(op{Op: opDeleteProject, Project: project})
+		ch.journal(nil) // "remove project"
 		return nil
 	})
 	return out, err
 }
 
-// allFiles calls fn for every file of every project until fn returns false.
-func (s *state) allFiles(fn func(p *Project, f *File) bool) {
-	// Sorted so that "the first such row" (_is_duplicate_file, warehouse/forklift/legacy.py) is deterministic.
-	names := make([]string, 0, len(s.Projects))
-	for n := range s.Projects {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := s.Projects[n]
-		for ri := range p.Releases {
-			for fi := range p.Releases[ri].Files {
-				if !fn(p, &p.Releases[ri].Files[fi]) {
-					return
-				}
-			}
+// DeleteProjectIfUnchanged removes the project created as created, but
+// only if nothing changed it since: no file, no release, no other edit.
+// It is the rollback of an upload that created its project and then
+// failed: Warehouse creates the project inside the upload's transaction,
+// so a failed upload leaves no project behind, but here other uploads may
+// have used the project meanwhile, and what they stored (with a 200) must
+// stay. The decision and the deletion are one step under the writers'
+// lock. It reports whether it deleted.
+func (c *Catalog) DeleteProjectIfUnchanged(created Project) (bool, error) {
+	deleted := false
+	err := c.update(func(ch *change) error {
+		p, ok := ch.st.Projects[created.NormalizedName]
+		if !ok || !reflect.DeepEqual(*cloneProject(p), created) {
+			return nil
 		}
-	}
+		// No journal id: an aborted transaction leaves no journal entry.
+		ch.add(op{Op: opDeleteProject, Project: created.NormalizedName})
+		deleted = true
+		return nil
+	})
+	return deleted, err
 }

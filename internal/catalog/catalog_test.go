@@ -1,12 +1,17 @@
 package catalog
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,10 +22,9 @@ import (
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
 
 func file(name, kind, content string) File {
-	// Digests only need to be distinct per content for these tests.
-	h := func(p string) string { return p + "-" + content }
+	m, s, b := md5.Sum([]byte(content)), sha256.Sum256([]byte(content)), sha256.Sum256([]byte("b2"+content))
 	return File{Filename: name, PackageType: kind, PythonVersion: "py3", Size: int64(len(content)),
-		MD5: h("md5"), SHA256: h("sha256"), Blake2256: h("b2"), Path: "x/" + name}
+		MD5: hex.EncodeToString(m[:]), SHA256: hex.EncodeToString(s[:]), Blake2256: hex.EncodeToString(b[:]), Path: "x/" + name}
 }
 
 func newDemo(t *testing.T, c *Catalog) {
@@ -85,7 +89,7 @@ func TestAddFileRules(t *testing.T) {
 	// Same name, different bytes; and same bytes, other name.
 	var dup *DuplicateError
 	_, err = add(c, "1.0", "1", file(wheel.Filename, "bdist_wheel", "other"))
-	if !errors.As(err, &dup) || dup.Error() != "File already exists ('demo_pkg-1.0-py3-none-any.whl', with blake2_256 hash 'b2-other'). See https://pypi.org/help/#file-name-reuse for more information." {
+	if !errors.As(err, &dup) || dup.Error() != "File already exists ('demo_pkg-1.0-py3-none-any.whl', with blake2_256 hash '"+file("", "", "other").Blake2256+"'). See https://pypi.org/help/#file-name-reuse for more information." {
 		t.Fatalf("same name: %v", err)
 	}
 	renamed := wheel
@@ -210,33 +214,51 @@ func TestPersistence(t *testing.T) {
 func TestFailedSaveKeepsOldState(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "catalog.json")
-	c, _ := Open(path, clock.NewFake(t0))
-	newDemo(t, c)
-	before, _ := os.ReadFile(path)
-	// Make the next save fail: rename(2) cannot replace a non-empty
-	// directory, even for root (who ignores permission bits).
-	os.Remove(path)
-	if err := os.MkdirAll(filepath.Join(path, "block"), 0o755); err != nil {
+	c, err := Open(path, clock.NewFake(t0))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := add(c, "1.0", "1", file("demo_pkg-1.0.tar.gz", "sdist", "s")); err == nil {
-		t.Fatal("add succeeded without a writable state dir")
+	newDemo(t, c)
+	// A full disk: the append writes part of the record, then fails.
+	c.j.write = func(f *os.File, data []byte) (int, error) {
+		n, _ := f.Write(data[:len(data)/2])
+		return n, syscall.ENOSPC
 	}
-	if p, _ := c.Project("demo-pkg"); len(p.Releases) != 0 || c.LastSerial() != 2 {
+	committed, rolledBack := false, false
+	_, err = c.AddFile(NewFile{Project: "demo-pkg", Version: "1.0", CanonicalVersion: "1", File: file("demo_pkg-1.0.tar.gz", "sdist", "s"),
+		Commit: func() error { committed = true; return nil }, Rollback: func() { rolledBack = true }})
+	if !errors.Is(err, syscall.ENOSPC) || !committed || !rolledBack {
+		t.Fatalf("add on a full disk: err=%v committed=%v rolled back=%v", err, committed, rolledBack)
+	}
+	if p, _ := c.Project("demo-pkg"); len(p.Releases) != 0 || c.LastSerial() != 2 || c.FilenameUsed("demo_pkg-1.0.tar.gz") || c.Listed("x/demo_pkg-1.0.tar.gz") {
 		t.Fatalf("in-memory state changed: %+v", p)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".catalog-*")); len(left) != 0 {
-		t.Fatalf("temp files left: %v", left)
+	// The torn half record was cut off: the journal takes the next
+	// change, and a restart sees exactly the acknowledged ones.
+	c.j.write = writeFile
+	if _, err := add(c, "2.0", "2", file("demo_pkg-2.0.tar.gz", "sdist", "t")); err != nil {
+		t.Fatal(err)
 	}
-	// The previous state file is still what a restart would load.
-	os.RemoveAll(path)
-	os.WriteFile(path, before, 0o644)
 	c2, err := Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, ok := c2.Project("demo-pkg"); !ok || len(p.Releases) != 0 {
-		t.Fatal("reload after failed save")
+	p, _ := c2.Project("demo-pkg")
+	if len(p.Releases) != 1 || p.Releases[0].Version != "2.0" || c2.FilenameUsed("demo_pkg-1.0.tar.gz") {
+		t.Fatalf("reload: %+v", p.Releases)
+	}
+	// When even the cut-back fails, every later change is refused until
+	// a restart, rather than appending after a torn line.
+	c2.j.write = func(f *os.File, data []byte) (int, error) { f.Close(); return 0, syscall.EIO }
+	if _, err := add(c2, "3.0", "3", file("demo_pkg-3.0.tar.gz", "sdist", "u")); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("failed write: %v", err)
+	}
+	c2.j.write = writeFile
+	if _, err := add(c2, "4.0", "4", file("demo_pkg-4.0.tar.gz", "sdist", "v")); err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("write after an unrecoverable failure: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".catalog-*")); len(left) != 0 {
+		t.Fatalf("temp files left: %v", left)
 	}
 }
 

@@ -7,14 +7,15 @@ import (
 	"github.com/google/uuid"
 )
 
-// Default limits (warehouse/constants.py; steps 19 and 19b of docs/upload.md).
+// Default limits (warehouse/forklift/legacy.py MAX_FILESIZE, MAX_PROJECT_SIZE).
 const (
 	DefaultUploadLimit    int64 = 100 << 20 // 100 MiB per file
 	DefaultTotalSizeLimit int64 = 10 << 30  // 10 GiB per project
 )
 
 // MaxAgeForNewUploads is Warehouse's MAXIMUM_AGE_FOR_NEW_UPLOADS_DAYS: no
-// new files for a release created more than 14 days ago (warehouse/forklift/legacy.py; step 23 of docs/upload.md).
+// new files for a release created more than 14 days ago
+// (warehouse/forklift/legacy.py).
 const MaxAgeForNewUploads = 14 * 24 * time.Hour
 
 // Project lifecycle statuses as PEP 792 names them in the simple API's
@@ -70,7 +71,8 @@ func (p *Project) StatusOrActive() string {
 }
 
 // Release is one version of a project. Its Metadata comes from the first
-// file uploaded for it and never changes afterwards (warehouse/forklift/legacy.py).
+// file uploaded for it and never changes afterwards (warehouse/forklift/
+// legacy.py creates the Release row once).
 type Release struct {
 	// Version is the normalized PEP 440 string (str(Version(v))).
 	Version string `json:"version"`
@@ -87,7 +89,7 @@ type Release struct {
 
 // Metadata is the release metadata Warehouse keeps, already normalized by
 // the upload path (requires_python as str(SpecifierSet), keywords joined
-// with ", ", dynamic title-cased; warehouse/forklift/legacy.py). Empty strings and nil slices mean
+// with ", ", dynamic title-cased). Empty strings and nil slices mean
 // "absent" (null in the JSON API).
 type Metadata struct {
 	MetadataVersion        string       `json:"metadata_version,omitempty"`
