@@ -222,7 +222,9 @@ func TestValidateAtLoad(t *testing.T) {
 		b, _ := json.Marshal(st)
 		return string(b)
 	}
-	proj := func(st map[string]any) map[string]any { return st["projects"].(map[string]any)["demo-pkg"].(map[string]any) }
+	proj := func(st map[string]any) map[string]any {
+		return st["projects"].(map[string]any)["demo-pkg"].(map[string]any)
+	}
 	file0 := func(st map[string]any) map[string]any {
 		return proj(st)["releases"].([]any)[0].(map[string]any)["files"].([]any)[0].(map[string]any)
 	}
@@ -415,4 +417,3 @@ func TestReadersDuringWrites(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
-
