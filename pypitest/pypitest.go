@@ -65,6 +65,7 @@ type options struct {
 	proxy      bool
 	log        io.Writer
 	control    string
+	sigFaults  []string
 }
 
 // Option configures New and Start.
@@ -188,6 +189,7 @@ func Start(opts ...Option) (*Harness, error) {
 		hopts.Logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
 	hopts.Control.Token = o.control
+	hopts.SigstoreFaults = o.sigFaults
 	if o.config != nil {
 		setup, err := indexconfig.Parse(o.configName, o.config)
 		if err != nil {

@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -36,6 +37,62 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"http":       cmdHTTP,
 	"require":    cmdRequire,
 	"apitoken":   cmdAPIToken,
+	"sigstore":   cmdSigstore,
+	"forge":      cmdForge,
+}
+
+// sigstore fault NAME... | sigstore clear | sigstore root FILE
+//
+// Sets the fake Sigstore's faults (other-identity, expired-certificate,
+// missing-entry, bad-inclusion-proof, bad-signature) for the signing that
+// follows, clears them, or writes its trusted_root.json to FILE.
+func cmdSigstore(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "sigstore fault NAME... | sigstore clear | sigstore root FILE"
+	noNeg(ts, neg, usage)
+	if len(args) == 0 {
+		ts.Fatalf("usage: %s", usage)
+	}
+	h := harnessOf(ts)
+	switch args[0] {
+	case "fault":
+		if len(args) < 2 {
+			ts.Fatalf("usage: %s", usage)
+		}
+		ts.Check(h.SetSigstoreFaults(args[1:]...))
+	case "clear":
+		ts.Check(h.SetSigstoreFaults())
+	case "root":
+		if len(args) != 2 {
+			ts.Fatalf("usage: %s", usage)
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), h.TrustedRoot(), 0o644))
+	default:
+		ts.Fatalf("usage: %s", usage)
+	}
+}
+
+// forge [-kind KIND] DIST...
+//
+// Writes DIST.publish.attestation as an attacker would: right in every
+// way (the job's identity, the file's name and digest, a log entry with
+// its proofs) except that another Sigstore instance made it, one the
+// index does not trust.
+func cmdForge(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "forge [-kind KIND] DIST..."
+	noNeg(ts, neg, usage)
+	fs := flag.NewFlagSet("forge", flag.ContinueOnError)
+	kind := fs.String("kind", "github", "")
+	parse(ts, fs, args, usage)
+	if fs.NArg() == 0 {
+		ts.Fatalf("usage: %s", usage)
+	}
+	for _, f := range fs.Args() {
+		data, err := os.ReadFile(ts.MkAbs(f))
+		ts.Check(err)
+		att, err := harnessOf(ts).ForgeAttestation(*kind, filepath.Base(f), data)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(f+".publish.attestation"), att, 0o644))
+	}
 }
 
 // apitoken NAME
@@ -304,7 +361,7 @@ func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(filepath.Join("dist", name)), data, 0o644))
 }
 
-// upload [-token T] [-u USER] [-url URL] [-field k=v]... [-type CT] [-skip-existing] FILE...
+// upload [-token T] [-u USER] [-url URL] [-field k=v]... [-type CT] [-skip-existing] [-attestations] FILE...
 //
 // Uploads files to the legacy API as twine does (form fields from the
 // file's metadata, md5/sha256/blake2 digests, Basic auth __token__ with T,
@@ -313,13 +370,14 @@ func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 // it). -skip-existing treats "already exists" answers as twine does.
 // With !, some upload must fail.
 func cmdUpload(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "upload [-token T] [-u USER] [-url URL] [-field k=v]... [-type CT] [-skip-existing] FILE..."
+	const usage = "upload [-token T] [-u USER] [-url URL] [-field k=v]... [-type CT] [-skip-existing] [-attestations] FILE..."
 	fs := flag.NewFlagSet("upload", flag.ContinueOnError)
 	token := fs.String("token", "", "")
 	user := fs.String("u", "", "")
 	url := fs.String("url", "", "")
 	ctype := fs.String("type", "", "")
 	skip := fs.Bool("skip-existing", false, "")
+	withAtts := fs.Bool("attestations", false, "")
 	fields := map[string]string{}
 	fs.Func("field", "", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
@@ -338,10 +396,40 @@ func cmdUpload(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	h := harnessOf(ts)
 	failed := false
-	for _, f := range fs.Args() {
+	dists, atts := fs.Args(), map[string][]string{}
+	if *withAtts {
+		dists, atts = pypitest.SplitInputs(fs.Args())
+		for _, d := range dists {
+			if len(atts[d]) == 0 {
+				// twine/commands/upload.py _make_package, before any upload.
+				fmt.Fprintf(ts.Stderr(), "ERROR    InvalidDistribution: Upload with attestations requested, but %s has no associated attestations\n", d)
+				if !neg {
+					ts.Fatalf("upload failed")
+				}
+				return
+			}
+		}
+	}
+	for _, f := range dists {
 		data, err := os.ReadFile(ts.MkAbs(f))
 		ts.Check(err)
-		res, err := h.Upload(*token, filepath.Base(f), data, pypitest.UploadOptions{URL: *url, Username: *user, Fields: fields, ContentType: *ctype})
+		fileFields := fields
+		if list := atts[f]; len(list) > 0 {
+			fileFields = map[string]string{}
+			for k, v := range fields {
+				fileFields[k] = v
+			}
+			var raws [][]byte
+			for _, a := range list {
+				b, err := os.ReadFile(ts.MkAbs(a))
+				ts.Check(err)
+				raws = append(raws, bytes.TrimSpace(b))
+			}
+			if _, ok := fileFields["attestations"]; !ok {
+				fileFields["attestations"] = pypitest.AttestationsField(raws...)
+			}
+		}
+		res, err := h.Upload(*token, filepath.Base(f), data, pypitest.UploadOptions{URL: *url, Username: *user, Fields: fileFields, ContentType: *ctype})
 		ts.Check(err)
 		if *skip && (res.Status == 409 || res.Status == 400 && strings.Contains(strings.ToLower(res.Reason+string(res.Body)), "already exist")) {
 			fmt.Fprintf(ts.Stdout(), "Skipping %s because it appears to already exist\n", filepath.Base(f))

@@ -167,6 +167,10 @@ func setup(env *testscript.Env) error {
 	}
 	env.Setenv(ciVarsEnv, strings.Join(names, " "))
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+	// examples/ (twine_attestations.py, the twine 6.1 --attestations shim).
+	if ex, err := filepath.Abs(filepath.Join("..", "examples")); err == nil {
+		env.Setenv("FAKEPYPI_EXAMPLES", ex)
+	}
 	env.Setenv("INDEX_URL", h.IndexURL())
 	env.Setenv("UPLOAD_URL", h.UploadURL())
 	env.Setenv("SIMPLE_URL", h.SimpleURL())

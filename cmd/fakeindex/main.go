@@ -7,6 +7,7 @@
 //	fakeindex [flags]
 //	fakeindex up [flags]   (the whole harness: CA, issuer, index, proxy)
 //	fakeindex proxy [flags]         (the proxy alone, for containers; proxy.go)
+//	fakeindex attest [flags] DIST...  (PEP 740 attestations in the job; attest.go)
 //	fakeindex healthcheck [--url U] (container health check; healthcheck.go)
 //
 // With --addr 127.0.0.1:0 it picks a free port and prints the URL on one
@@ -54,6 +55,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "up" {
 		return runUp(ctx, args[1:], stdout, stderr) // the whole harness: up.go
+	}
+	if len(args) > 0 && args[0] == "attest" {
+		return runAttest(ctx, args[1:], stdout, stderr) // PEP 740 attestations in the job: attest.go
 	}
 	if len(args) > 0 && args[0] == "proxy" {
 		return runProxy(ctx, args[1:], stdout, stderr) // the proxy alone, for containers: proxy.go

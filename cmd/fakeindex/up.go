@@ -29,6 +29,7 @@ intercepting HTTPS proxy that answers PyPI's real hostnames:
   https://upload.pypi.org/legacy/            https://files.pythonhosted.org/packages/
   https://test.pypi.org/... (audience testpypi)
   https://token.actions.githubusercontent.com/... (the fake issuer)
+  https://fulcio.sigstore.dev/ https://rekor.sigstore.dev/ (the fake Sigstore)
 
 Every other host is refused by the proxy. Without --config the index holds the
 demo configuration (examples/demo.yaml): project "demo" with a GitHub trusted
@@ -70,7 +71,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := harness.Options{
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
 		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest, Persist: *f.persist,
-		Control: f.control.Policy(),
+		Control:      f.control.Policy(),
+		SigstoreAddr: *f.addrSigstore, SigstoreFaults: *f.sigFaults,
 	}
 	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
 	if err != nil {
@@ -136,15 +138,17 @@ type upFlags struct {
 	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme, envFile *string
 	logFormat                                                                  *string
 	noProxy, noIssuer, noTest, quiet, persist                                  *bool
-	sets, faults                                                               *multi
+	sets, faults, sigFaults                                                    *multi
+	addrSigstore                                                               *string
 	control                                                                    *controlplane.Flags
 }
 
 func newUpFlags() (*flag.FlagSet, *upFlags) {
 	fs := flag.NewFlagSet("fakeindex up", flag.ContinueOnError)
-	f := &upFlags{sets: &multi{}, faults: &multi{}}
+	f := &upFlags{sets: &multi{}, faults: &multi{}, sigFaults: &multi{}}
 	f.addrIndex = fs.String("addr-index", "127.0.0.1:0", "`host:port` of the index's direct listener (port 0: a free one; FAKEPYPI_INDEX_URL in the env)")
 	f.addrIssuer = fs.String("addr-issuer", "127.0.0.1:0", "`host:port` of the issuer's direct listener (FAKEPYPI_ISSUER_URL)")
+	f.addrSigstore = fs.String("addr-sigstore", "127.0.0.1:0", "`host:port` of the fake Sigstore's direct listener (Fulcio and Rekor paths; FAKEPYPI_SIGSTORE_URL)")
 	f.addrProxy = fs.String("addr-proxy", "127.0.0.1:0", "`host:port` of the proxy (HTTPS_PROXY); keep it on loopback. Fix it (e.g. 127.0.0.1:8899) to reuse one env across restarts")
 	f.data = fs.String("data", defaultDataDir(), "data `dir`: the CA (ca/ca.pem is the bundle) and the issuer's keys, the GitHub runner files (runner/) and, with --persist, the indexes' state (index/, testpypi/)")
 	f.persist = fs.Bool("persist", false, "keep projects and uploaded files in --data (index/, testpypi/) so they survive a restart; without it each start begins from the configuration")
@@ -157,6 +161,7 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.envFile = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
 	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
 	f.logFormat = logging.FormatFlag(fs)
+	fs.Var(f.sigFaults, "sigstore-fault", "`name`: make the fake Sigstore misbehave from the start: other-identity, expired-certificate, missing-entry, bad-inclusion-proof, bad-signature (repeatable; docs/attestations.md)")
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make PyPI's index (not TestPyPI's) misbehave on every request, e.g. upload=status:503 (repeatable; docs/fakeindex.md, \"Faults\")")
 	f.control = controlplane.AddFlags(fs)
 	fs.Var(f.sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")

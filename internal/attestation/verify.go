@@ -244,9 +244,12 @@ func verifyChain(leaf *x509.Certificate, root *TrustedRoot, at time.Time) ([]*x5
 	}
 	// OpenSSL reports the leaf's own validity once the chain is built;
 	// without a chain it reports the missing issuer first.
+	// OpenSSL's X509_check_issued: the issuer's name, and its subject key
+	// id when both sides carry one.
 	var parent *x509.Certificate
 	for _, c := range all {
-		if bytes.Equal(c.RawSubject, leaf.RawIssuer) {
+		if bytes.Equal(c.RawSubject, leaf.RawIssuer) &&
+			(len(leaf.AuthorityKeyId) == 0 || len(c.SubjectKeyId) == 0 || bytes.Equal(leaf.AuthorityKeyId, c.SubjectKeyId)) {
 			parent = c
 			break
 		}

@@ -57,6 +57,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/pages"
 	"github.com/fakepypi/fakepypi/internal/proxy"
+	"github.com/fakepypi/fakepypi/internal/sigstore"
 )
 
 // DemoConfig is the index setup used when Options.Setup is nil: project
@@ -123,6 +124,12 @@ type Options struct {
 	NoProxy bool
 	// NoTestPyPI skips the second index behind test.pypi.org.
 	NoTestPyPI bool
+	// SigstoreAddr is where the fake Sigstore listens (default a free
+	// loopback port); SigstoreFaults are its faults from the start
+	// (internal/sigstore: other-identity, expired-certificate,
+	// missing-entry, bad-inclusion-proof, bad-signature).
+	SigstoreAddr   string
+	SigstoreFaults []string
 	// Logger receives the components' records (index events, proxy
 	// tunnels and refusals, issuer requests), each with a component
 	// attribute: index, testpypi, issuer or proxy. nil discards them.
@@ -145,7 +152,9 @@ type Harness struct {
 	servers     []*http.Server
 	lns         []net.Listener
 
+	sig                           *sigstore.Sigstore
 	indexURL, issuerURL, proxyURL string
+	sigstoreURL                   string
 	env, unset                    []string
 	controlToken                  string
 
@@ -266,6 +275,13 @@ func Start(opts Options) (_ *Harness, err error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	h.serve(indexLn, h.idx)
+	// The fake Sigstore shares the index's clock (so /_fake/clock moves
+	// certificate and log times too) and its issuers.
+	sigLn, err := h.startSigstore(opts, setup.Issuers, client, h.idx.Clock())
+	if err != nil {
+		return nil, fmt.Errorf("sigstore: %w", err)
+	}
+	h.idx.SetTrustedRoot(h.sig.TrustedRoot())
 
 	if !opts.NoProxy {
 		if !opts.NoTestPyPI {
@@ -285,6 +301,9 @@ func Start(opts Options) (_ *Harness, err error) {
 			if h.test, err = index.New(testCfg); err != nil {
 				return nil, fmt.Errorf("testpypi index: %w", err)
 			}
+			// TestPyPI trusts Sigstore's staging instance; the harness has
+			// one fake for both.
+			h.test.SetTrustedRoot(h.sig.TrustedRoot())
 		}
 		plog := logger.With("component", "proxy")
 		h.prox = proxy.New(h.ca, proxy.WithLogger(plog))
@@ -298,12 +317,15 @@ func Start(opts Options) (_ *Harness, err error) {
 		if h.iss != nil {
 			h.prox.Handle("token.actions.githubusercontent.com", h.iss)
 		}
+		for _, host := range sigstoreHosts {
+			h.prox.Handle(host, h.sig.Handler())
+		}
 		// The harness's own loopback listeners are reachable through the
 		// proxy too, dispatched by port. ACTIONS_ID_TOKEN_REQUEST_URL names
 		// the issuer's loopback listener because id >= 1.6 (twine's token
 		// source) fetches it with bare urllib3, which ignores HTTPS_PROXY,
 		// while requests, curl and uv send the same URL through the proxy.
-		direct := map[string]http.Handler{indexLn.Addr().String(): h.idx}
+		direct := map[string]http.Handler{indexLn.Addr().String(): h.idx, sigLn.Addr().String(): h.sig.Handler()}
 		if h.iss != nil {
 			direct[issuerLn.Addr().String()] = h.iss
 		}
@@ -472,6 +494,10 @@ func (h *Harness) buildEnv(opts Options) error {
 	}
 	if h.proxyURL != "" {
 		add("FAKEPYPI_PROXY_URL", h.proxyURL)
+	}
+	if h.sigstoreURL != "" {
+		// fakeindex attest signs here (Fulcio and Rekor paths).
+		add("FAKEPYPI_SIGSTORE_URL", h.sigstoreURL)
 	}
 	add("FAKEPYPI_CA_BUNDLE", h.ca.BundlePath())
 	if h.controlToken != "" {

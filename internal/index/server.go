@@ -15,10 +15,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/attestation"
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
@@ -60,6 +62,11 @@ type Config struct {
 	// TLS, when set, makes Start serve HTTPS (clients such as
 	// gh-action-pypi-publish always use https://).
 	TLS *tls.Config
+	// TrustedRoot is the Sigstore trusted root PEP 740 attestations are
+	// verified against on upload (the harness passes its fake Sigstore's;
+	// SetTrustedRoot changes it). Nil: no Sigstore is trusted and every
+	// attestation fails its certificate chain.
+	TrustedRoot *attestation.TrustedRoot
 	// Control guards /_fake/ (internal/controlplane): an optional token,
 	// the Host names allowed, JSON-only writes. /_fake/health is open.
 	Control controlplane.Policy
@@ -89,6 +96,8 @@ type Server struct {
 	// Pages are the HTML pages: PyPI's project pages and /help/, the
 	// harness's dashboard and claims debugger (internal/pages).
 	Pages *pages.Site
+
+	trustedRoot atomic.Pointer[attestation.TrustedRoot]
 
 	users    *userDir
 	projects *projectDir

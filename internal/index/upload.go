@@ -7,10 +7,12 @@ import (
 	"sync"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
+	"github.com/fakepypi/fakepypi/internal/attestation"
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
+	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/readapi"
 	"github.com/fakepypi/fakepypi/internal/upload"
 )
@@ -29,7 +31,32 @@ func (s *Server) initFiles() {
 	s.Upload = upload.New(upload.Options{
 		Catalog: s.Catalog, Blobs: s.Blobs, Tokens: s.Tokens, Flags: s.Flags,
 		Events: s.Events, Clock: s.clock, CreateProject: s.createForUpload,
+		TrustedRoot: s.trustedRoot.Load, PublisherIdentity: s.attestationIdentity,
 	})
+	s.trustedRoot.Store(s.cfg.TrustedRoot)
+}
+
+// SetTrustedRoot replaces the Sigstore trusted root of upload
+// verification (nil: none).
+func (s *Server) SetTrustedRoot(r *attestation.TrustedRoot) { s.trustedRoot.Store(r) }
+
+// attestationIdentity is the publisher's attestation_identity
+// (warehouse/oidc/models/github.py, gitlab.py, google.py; ActiveState and
+// the others have none) and its publisher_name.
+func (s *Server) attestationIdentity(id string) (attestation.Publisher, string, bool) {
+	p, ok := s.Publishers.Get(id)
+	if !ok {
+		return attestation.Publisher{}, "", false
+	}
+	switch p.Service {
+	case oidc.GitHub:
+		return attestation.Publisher{Kind: "GitHub", Repository: p.Owner + "/" + p.Repository, Workflow: p.WorkflowFilename, Environment: p.Environment}, p.Name(), true
+	case oidc.GitLab:
+		return attestation.Publisher{Kind: "GitLab", Repository: p.Namespace + "/" + p.Project, Workflow: p.WorkflowFilepath, Environment: p.Environment}, p.Name(), true
+	case oidc.Google:
+		return attestation.Publisher{Kind: "Google", Email: p.Email}, p.Name(), true
+	}
+	return attestation.Publisher{}, p.Name(), false
 }
 
 // createForUpload is create_project as the upload calls it (step 9d).

@@ -13,9 +13,9 @@ import (
 func githubClaims() map[string]any {
 	return map[string]any{
 		"iss": "https://token.actions.githubusercontent.com", "aud": "sigstore",
-		"sub":              "repo:octo-org/demo:ref:refs/tags/v1.0",
-		"repository":       "octo-org/demo", "repository_owner": "octo-org", "repository_id": "42", "repository_owner_id": "7",
-		"workflow":         "Release", "workflow_ref": "octo-org/demo/.github/workflows/release.yml@refs/tags/v1.0",
+		"sub":        "repo:octo-org/demo:ref:refs/tags/v1.0",
+		"repository": "octo-org/demo", "repository_owner": "octo-org", "repository_id": "42", "repository_owner_id": "7",
+		"workflow": "Release", "workflow_ref": "octo-org/demo/.github/workflows/release.yml@refs/tags/v1.0",
 		"job_workflow_ref": "octo-org/demo/.github/workflows/release.yml@refs/tags/v1.0",
 		"workflow_sha":     "abc", "job_workflow_sha": "abc", "sha": "abc", "ref": "refs/tags/v1.0",
 		"event_name": "push", "run_id": "1", "run_attempt": "1", "runner_environment": "github-hosted",

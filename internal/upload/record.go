@@ -1,7 +1,8 @@
 package upload
 
 import (
-	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,46 +10,99 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/attestation"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/forklift"
 	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
-// Attestation messages (warehouse/attestations/services.py).
+// Attestation messages (warehouse/attestations/services.py
+// _extract_attestations_from_request and IntegrityService.parse_attestations;
+// warehouse/forklift/legacy.py prefixes every one).
 const (
-	msgAttestPrefix   = "Invalid attestations supplied during upload: "
-	msgAttestOnlyTP   = msgAttestPrefix + "Attestations are only supported when using Trusted Publishing"
-	msgAttestEmpty    = msgAttestPrefix + "Malformed attestations: an empty attestation set is not permitted"
-	msgAttestTooMany  = msgAttestPrefix + "A maximum of 2 attestations per file are supported"
-	msgAttestNotAList = msgAttestPrefix + "Malformed attestations: "
+	msgAttestPrefix    = "Invalid attestations supplied during upload: "
+	msgAttestOnlyTP    = msgAttestPrefix + "Attestations are only supported when using Trusted Publishing"
+	msgAttestNoSupport = msgAttestPrefix + "Attestations are not currently supported with %s publishers"
+	msgAttestEmpty     = msgAttestPrefix + "Malformed attestations: an empty attestation set is not permitted"
+	msgAttestTooMany   = msgAttestPrefix + "A maximum of 2 attestations per file are supported"
+	msgAttestMalformed = msgAttestPrefix + "Malformed attestations: "
+	msgAttestVerify    = msgAttestPrefix + "Could not verify the uploaded artifact using the included attestation: "
+	msgAttestUnknown   = msgAttestPrefix + "Unknown error while trying to verify included attestations: "
+	msgAttestDupType   = msgAttestPrefix + "Multiple attestations for the same file with the same predicate type (%s) are not supported"
 )
 
-// checkAttestations is step 30, as far as it can be checked offline: the
-// identity, the JSON shape and the count. Sigstore verification needs the
-// production trust root and is not emulated; structurally valid
-// attestations are accepted (and not stored as provenance).
-func (h *Handler) checkAttestations(id apitoken.Identity, b *body) *outcome {
+// checkAttestations is step 30: IntegrityService.parse_attestations, run
+// only when the form has "attestations" and disable-pep740 is off
+// (legacy.py). It returns the provenance object to store with the file
+// (build_provenance), or nil when there are no attestations.
+func (h *Handler) checkAttestations(id apitoken.Identity, b *body, sha256hex string) ([]byte, *outcome) {
 	vs, ok := b.fields["attestations"]
 	if !ok || h.o.Flags.Enabled(adminflag.DisablePEP740) {
-		return nil
+		return nil, nil
 	}
+	const step = "30 attestations"
 	if id.Kind != apitoken.KindPublisher {
-		return fail("30 attestations", http.StatusBadRequest, msgAttestOnlyTP)
+		return nil, fail(step, http.StatusBadRequest, msgAttestOnlyTP)
 	}
-	var list []json.RawMessage
-	if err := json.Unmarshal([]byte(vs[len(vs)-1]), &list); err != nil || list == nil {
-		out := fail("30 attestations", http.StatusBadRequest, msgAttestNotAList+"Input should be a valid list")
-		out.why = "attestations is not a JSON array"
-		return out
+	var pub attestation.Publisher
+	name, has := "", false
+	if h.o.PublisherIdentity != nil {
+		pub, name, has = h.o.PublisherIdentity(id.PublisherID)
+	}
+	if !has {
+		return nil, fail(step, http.StatusBadRequest, fmt.Sprintf(msgAttestNoSupport, name))
+	}
+	// request.POST["attestations"] is WebOb's last value.
+	list, err := attestation.ParseList(vs[len(vs)-1])
+	if err != nil {
+		out := fail(step, http.StatusBadRequest, msgAttestMalformed+err.Error())
+		out.why = "the attestations field is not a JSON list of PEP 740 attestation objects"
+		return nil, out
 	}
 	if len(list) == 0 {
-		return fail("30 attestations", http.StatusBadRequest, msgAttestEmpty)
+		return nil, fail(step, http.StatusBadRequest, msgAttestEmpty)
 	}
 	if len(list) > 2 {
-		return fail("30 attestations", http.StatusBadRequest, msgAttestTooMany)
+		return nil, fail(step, http.StatusBadRequest, msgAttestTooMany)
 	}
-	return nil
+	root := &attestation.TrustedRoot{}
+	if h.o.TrustedRoot != nil {
+		if r := h.o.TrustedRoot(); r != nil {
+			root = r
+		}
+	}
+	dist := attestation.Distribution{Name: b.filename, SHA256: sha256hex}
+	seen := map[string]bool{}
+	for i := range list {
+		pt, err := attestation.Verify(&list[i], pub, dist, root)
+		if err != nil {
+			var ae *attestation.Error
+			msg := msgAttestUnknown + err.Error()
+			if errors.As(err, &ae) && ae.Verification {
+				msg = msgAttestVerify + err.Error()
+			}
+			out := fail(step, http.StatusBadRequest, msg)
+			out.why = fmt.Sprintf("attestation %d of %d does not verify for %s %s against the harness's Sigstore trusted root", i+1, len(list), pub.Kind, publisherName(pub))
+			return nil, out
+		}
+		if seen[pt] {
+			return nil, fail(step, http.StatusBadRequest, fmt.Sprintf(msgAttestDupType, pt))
+		}
+		seen[pt] = true
+	}
+	prov, err := attestation.BuildProvenance(pub, list)
+	if err != nil {
+		return nil, &outcome{status: http.StatusInternalServerError, message: "Internal Server Error", why: err.Error(), step: step}
+	}
+	return prov, nil
+}
+
+func publisherName(p attestation.Publisher) string {
+	if p.Kind == "Google" {
+		return p.Email
+	}
+	return p.Repository + " " + p.Workflow
 }
 
 // catalogMetadata converts the normalized release fields for the catalog.

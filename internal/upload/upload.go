@@ -21,6 +21,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/attestation"
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
@@ -72,6 +73,16 @@ type Options struct {
 	// PyPI's status and message. Nil: new projects are created with no
 	// name rules.
 	CreateProject func(name, creator string) (catalog.Project, error)
+	// TrustedRoot is the Sigstore trusted root attestations are verified
+	// against (step 30). Nil, or a nil result, is an empty root: every
+	// attestation then fails its chain, as one from an unknown Sigstore
+	// fails on PyPI.
+	TrustedRoot func() *attestation.TrustedRoot
+	// PublisherIdentity is the attestation identity of the trusted
+	// publisher that minted the token (warehouse/oidc/models/*.py
+	// attestation_identity) and its publisher_name; ok is false for a
+	// publisher without one (ActiveState). Nil: no publisher has one.
+	PublisherIdentity func(publisherID string) (pub attestation.Publisher, name string, ok bool)
 	// MaxField and MaxForm bound the non-file fields held in memory;
 	// zero means DefaultMaxField and DefaultMaxForm.
 	MaxField, MaxForm int64
@@ -398,10 +409,14 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	if e != nil {
 		return failErr("28-29 contents", e)
 	}
-	// Step 30: attestations.
-	if out := h.checkAttestations(id, b); out != nil {
-		return out
+	// Step 30: attestations, verified against the Sigstore trusted root
+	// and the publisher that minted the token; their provenance is stored
+	// with the file.
+	prov, aout := h.checkAttestations(id, b, dg.SHA256)
+	if aout != nil {
+		return aout
 	}
+	nf.File.Provenance = prov
 	// Step 31: store. The blobs become visible only after every catalog
 	// check passed again atomically; the catalog row only if they did.
 	var metaPath string
