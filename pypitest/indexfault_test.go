@@ -34,7 +34,7 @@ func TestIndexFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := h.Exchange(jwt); err != nil || m.Status != 200 || m.Token != "" || string(m.Body) != `{"success": true}` {
+	if m, err := h.Exchange(jwt); err != nil || m.Status != 200 || m.Token != "" || string(m.Body) != `{"success":true}` {
 		t.Fatalf("exchange under no-value: %v %+v", err, m)
 	}
 	h.ClearIndexFaults()

@@ -75,7 +75,7 @@ if ` + curl + ` -sS https://example.com/ 2>&1; then echo reached-example; else e
 	if err != nil {
 		t.Fatalf("shell: %v\n%s\nfakeindex stderr:\n%s", err, out, stderr.String())
 	}
-	for _, want := range []string{`{"audience": "pypi"}`, `{"value":`, "200", "CONNECT tunnel failed, response 403", "refused-example"} {
+	for _, want := range []string{`{"audience":"pypi"}`, `{"value":`, "200", "CONNECT tunnel failed, response 403", "refused-example"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("shell output lacks %q:\n%s", want, out)
 		}

@@ -451,7 +451,7 @@ func TestControlAudience(t *testing.T) {
 	if a["audience"] != "testpypi" {
 		t.Fatalf("GET after PUT = %v", a)
 	}
-	if code, body, _ := c.call("GET", "/_/oidc/audience", ""); code != 200 || body != `{"audience": "testpypi"}` {
+	if code, body, _ := c.call("GET", "/_/oidc/audience", ""); code != 200 || body != `{"audience":"testpypi"}` {
 		t.Fatalf("PyPI audience = %d %s", code, body)
 	}
 	// Tokens for the old audience are now refused, the new one minted.
@@ -492,7 +492,7 @@ func TestControlFlags(t *testing.T) {
 	if !flags["disallow-oidc"] || flags["disallow-github-oidc"] {
 		t.Fatalf("after PUT = %v", flags)
 	}
-	if code, body, _ := c.call("GET", "/_/oidc/audience", ""); code != 403 || body != `{"message": "Trusted publishing functionality not enabled"}` {
+	if code, body, _ := c.call("GET", "/_/oidc/audience", ""); code != 403 || body != `{"message":"Trusted publishing functionality not enabled"}` {
 		t.Fatalf("audience with disallow-oidc = %d %s", code, body)
 	}
 	c.mintErr(c.ti.sign(t, githubClaims("jti-fl1")), "not-enabled", "github trusted publishing functionality not enabled")

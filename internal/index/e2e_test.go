@@ -59,7 +59,7 @@ func TestFakeIssuerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := post(t, idx.URL()+"/_/oidc/mint-token", mintBody(tok))
-	if code != 200 || !strings.Contains(body, `"token": "pypi-AgEIcHlwaS5vcmcCJ`) {
+	if code != 200 || !strings.Contains(body, `"token":"pypi-AgEIcHlwaS5vcmcCJ`) {
 		t.Fatalf("mint: %d %s", code, body)
 	}
 
@@ -98,7 +98,7 @@ func TestFakeIssuerEndToEnd(t *testing.T) {
 				t.Errorf("fault %s: %d %s", name, code, body)
 			}
 		case !strings.HasPrefix(want, "{"):
-			if code != 422 || !strings.Contains(body, `"code": "`+want+`"`) {
+			if code != 422 || !strings.Contains(body, `"code":"`+want+`"`) {
 				t.Errorf("fault %s: %d %s", name, code, body)
 			}
 		case body != want:

@@ -17,14 +17,30 @@ import (
 	"github.com/fakepypi/fakepypi/internal/trust"
 )
 
+// TestAudience: warehouse/oidc/views.py oidc_audience, rendered by the
+// json renderer (warehouse/config.py: sort_keys, separators (",", ":")),
+// and its 403, an HTTPForbidden(json=...) that WebOb serializes with
+// separators (",", ":") (webob/response.py).
 func TestAudience(t *testing.T) {
 	ti := newTestIssuer(t)
 	s, _ := newTestServer(t, ti, testSetup)
-	if code, body, _ := do(t, s, "GET", "/_/oidc/audience", ""); code != 200 || body != `{"audience": "pypi"}` {
-		t.Fatalf("audience = %d %s", code, body)
+	if code, body, h := do(t, s, "GET", "/_/oidc/audience", ""); code != 200 || body != `{"audience":"pypi"}` || h.Get("Content-Type") != "application/json" {
+		t.Fatalf("audience = %d %s %q", code, body, h.Get("Content-Type"))
 	}
-	if code, _, h := do(t, s, "POST", "/_/oidc/audience", ""); code != 405 || h.Get("Allow") != "GET" {
-		t.Fatalf("POST audience = %d Allow=%q", code, h.Get("Allow"))
+	if code, body, h := do(t, s, "POST", "/_/oidc/audience", ""); code != 405 || h.Get("Allow") != "GET" ||
+		body != "405 Method Not Allowed\n\nThe method POST is not allowed for this resource. \n\n\n" {
+		t.Fatalf("POST audience = %d Allow=%q %q", code, h.Get("Allow"), body)
+	}
+	// requests (twine, the action) sends Accept: */*: Pyramid's HTML page
+	// (warehouse/csrf.py require_method_view raises HTTPMethodNotAllowed).
+	req := httptest.NewRequest("PUT", "/_/oidc/mint-token", nil)
+	req.Header.Set("Accept", "*/*")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if want := "<html>\n <head>\n  <title>405 Method Not Allowed</title>\n </head>\n <body>\n  <h1>405 Method Not Allowed</h1>\n" +
+		"  The method PUT is not allowed for this resource. <br/><br/>\n\n </body>\n</html>"; rec.Code != 405 || rec.Body.String() != want ||
+		rec.Header().Get("Content-Type") != "text/html; charset=UTF-8" || rec.Header().Get("Allow") != "POST" {
+		t.Fatalf("PUT mint-token, Accept */*: %d %q %q", rec.Code, rec.Header(), rec.Body.String())
 	}
 	if code, _, h := do(t, s, "GET", "/_/oidc/mint-token", ""); code != 405 || h.Get("Allow") != "POST" {
 		t.Fatalf("GET mint-token = %d Allow=%q", code, h.Get("Allow"))
@@ -34,16 +50,19 @@ func TestAudience(t *testing.T) {
 		t.Fatalf("per-issuer flag changed audience: %d", code)
 	}
 	s.Flags.Set("disallow-oidc", true)
-	if code, body, _ := do(t, s, "GET", "/_/oidc/audience", ""); code != 403 || body != `{"message": "Trusted publishing functionality not enabled"}` {
+	if code, body, _ := do(t, s, "GET", "/_/oidc/audience", ""); code != 403 || body != `{"message":"Trusted publishing functionality not enabled"}` {
 		t.Fatalf("disabled audience = %d %s", code, body)
 	}
 	s.Exchange.SetAudience("testpypi")
 	s.Flags.Set("disallow-oidc", false)
-	if _, body, _ := do(t, s, "GET", "/_/oidc/audience", ""); body != `{"audience": "testpypi"}` {
+	if _, body, _ := do(t, s, "GET", "/_/oidc/audience", ""); body != `{"audience":"testpypi"}` {
 		t.Fatalf("testpypi audience = %s", body)
 	}
 }
 
+// TestMintSuccessAndToken: mint_token's success dict through the json
+// renderer (warehouse/oidc/views.py, warehouse/config.py): keys sorted,
+// compact, so "expires" comes first.
 func TestMintSuccessAndToken(t *testing.T) {
 	ti := newTestIssuer(t)
 	s, clk := newTestServer(t, ti, testSetup)
@@ -58,7 +77,7 @@ func TestMintSuccessAndToken(t *testing.T) {
 			Expires int64  `json:"expires"`
 		}
 		json.Unmarshal([]byte(body), &got)
-		want := fmt.Sprintf(`{"success": true, "token": "%s", "expires": %d}`, got.Token, t0.Unix()+900)
+		want := fmt.Sprintf(`{"expires":%d,"success":true,"token":"%s"}`, t0.Unix()+900, got.Token)
 		if body != want {
 			t.Fatalf("body\n got %s\nwant %s", body, want)
 		}
@@ -201,8 +220,8 @@ func TestMintErrors(t *testing.T) {
 		{"number", func() string { return "12345" }, nil, "invalid-payload", ""},
 		{"float", func() string { return "3.14" }, nil, "invalid-payload", ""},
 		{"null", func() string { return "null" }, nil, "invalid-payload", ""},
-		{"empty object", func() string { return "{}" }, nil, "invalid-payload", "1 validation error for TokenPayload\ntoken\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.12/v/missing"},
-		{"token null", func() string { return `{"token": null}` }, nil, "invalid-payload", "1 validation error for TokenPayload\ntoken\n  Input should be a valid string [type=string_type, input_value=None, input_type=NoneType]\n    For further information visit https://errors.pydantic.dev/2.12/v/string_type"},
+		{"empty object", func() string { return "{}" }, nil, "invalid-payload", "1 validation error for TokenPayload\ntoken\n  Field required [type=missing, input_value={}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.13/v/missing"},
+		{"token null", func() string { return `{"token": null}` }, nil, "invalid-payload", "1 validation error for TokenPayload\ntoken\n  Input should be a valid string [type=string_type, input_value=None, input_type=NoneType]\n    For further information visit https://errors.pydantic.dev/2.13/v/string_type"},
 		{"wrong key", func() string { return `{"wrongkey": ""}` }, nil, "invalid-payload", ""},
 		{"token float", func() string { return `{"token": 3.14}` }, nil, "invalid-payload", ""},
 		{"token 0", func() string { return `{"token": 0}` }, nil, "invalid-payload", ""},
@@ -329,7 +348,7 @@ func TestMintErrors(t *testing.T) {
 					if want := wantError(tc.code, tc.desc); body != want {
 						t.Fatalf("body\n got %s\nwant %s", body, want)
 					}
-				} else if !strings.Contains(body, `"code": "`+tc.code+`"`) || strings.Contains(body, `"description": ""`) {
+				} else if !strings.Contains(body, `"code":"`+tc.code+`"`) || strings.Contains(body, `"description":""`) {
 					t.Fatalf("body %s", body)
 				}
 			}

@@ -91,13 +91,13 @@ func faultEvents(s *Server) []events.Event {
 
 func TestFaultsNoneSetChangesNothing(t *testing.T) {
 	s := faultServer(t)
-	if a := mustSend(t, "GET", s.URL()+"/_/oidc/audience", ""); a.status != 200 || a.body != `{"audience": "pypi"}` {
+	if a := mustSend(t, "GET", s.URL()+"/_/oidc/audience", ""); a.status != 200 || a.body != `{"audience":"pypi"}` {
 		t.Fatalf("audience without faults: %d %q", a.status, a.body)
 	}
 	// Setting then clearing leaves no trace either.
 	control(t, s, "PUT", `{"endpoint": "audience", "faults": ["status:503"]}`, 200)
 	control(t, s, "DELETE", "", 200)
-	if a := mustSend(t, "GET", s.URL()+"/_/oidc/audience", ""); a.status != 200 || a.body != `{"audience": "pypi"}` {
+	if a := mustSend(t, "GET", s.URL()+"/_/oidc/audience", ""); a.status != 200 || a.body != `{"audience":"pypi"}` {
 		t.Fatalf("audience after DELETE: %d %q", a.status, a.body)
 	}
 	if evs := faultEvents(s); len(evs) != 0 {
@@ -149,7 +149,7 @@ func TestFaultQueuedCountOnMintToken(t *testing.T) {
 	}
 	for _, path := range []string{"/_/oidc/mint-token", "/_/oidc/github/mint-token"} {
 		a := mustSend(t, "POST", s.URL()+path, `{"token": "x"}`)
-		if a.status != 200 || a.body != `{"success": true}` || a.ctype != "application/json" {
+		if a.status != 200 || a.body != `{"success":true}` || a.ctype != "application/json" {
 			t.Fatalf("%s: %d %s %q", path, a.status, a.ctype, a.body)
 		}
 	}
@@ -251,7 +251,7 @@ func TestFaultClearEndsDelay(t *testing.T) {
 	control(t, s, "DELETE", "", 200)
 	select {
 	case a := <-done:
-		if a.status != 200 || a.body != `{"audience": "pypi"}` {
+		if a.status != 200 || a.body != `{"audience":"pypi"}` {
 			t.Fatalf("after DELETE: %+v", a)
 		}
 	case <-time.After(5 * time.Second):

@@ -73,7 +73,7 @@ func Names() map[string]string {
 	return map[string]string{
 		FaultStatus + ":CODE":    "answer CODE (400-599) with an HTML error page, as a CDN or proxy in front of PyPI does",
 		FaultNonJSON:             "answer 200 with an HTML page instead of JSON",
-		FaultNoValue:             "answer 200 JSON lacking the key clients read: audience {}, mint-token {\"success\": true}, discovery {}",
+		FaultNoValue:             "answer 200 JSON lacking the key clients read: audience {}, mint-token {\"success\":true}, discovery {}",
 		FaultDelay + ":DURATION": "wait DURATION (Go syntax: 6s, 500ms) before answering, or before the other faults apply",
 		FaultReset:               "read the request, then reset the connection (TCP RST) without an answer",
 	}
@@ -397,7 +397,7 @@ func write(w http.ResponseWriter, r *http.Request, endpoint string, f Fault) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		if endpoint == MintToken {
-			io.WriteString(w, `{"success": true}`)
+			io.WriteString(w, `{"success":true}`) // the renderer's bytes, less the token
 		} else {
 			io.WriteString(w, `{}`)
 		}

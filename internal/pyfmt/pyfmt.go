@@ -3,15 +3,18 @@
 //
 // Two conventions leak onto the wire: `{x!r}` in an error message is
 // repr(x) (single quotes unless the text holds a single quote and no double
-// quote), and Pyramid's json renderer calls json.dumps with its default
-// separators (", " and ": ") and ensure_ascii=True. Go's encoding/json does
-// neither, so responses that must match byte for byte are built here.
+// quote), and every JSON body is some json.dumps call whose arguments
+// decide the bytes (Warehouse's two renderers, WebOb's json= bodies and
+// Pyramid's exception bodies each use different ones: see the Style
+// values). Go's encoding/json matches none of them, so responses that must
+// match byte for byte are built here.
 package pyfmt
 
 import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,31 +159,56 @@ type Field struct {
 }
 
 // Style is the arguments of json.dumps that change bytes on the wire.
-// Pyramid's json renderer uses the defaults (", " and ": ", ensure_ascii);
-// warehouse's read APIs render compact (",", ":") without ensure_ascii.
 type Style struct {
 	// Compact selects the separators "," and ":".
 	Compact bool
 	// ASCII is ensure_ascii: every non-ASCII rune becomes \uXXXX
 	// (a surrogate pair above the BMP).
 	ASCII bool
+	// SortKeys is sort_keys=True: an Object's fields are written in key
+	// order too (a map[string]any always is).
+	SortKeys bool
+	// Newline appends "\n" after the document.
+	Newline bool
 }
 
-// Defaults is json.dumps with default arguments.
-var Defaults = Style{ASCII: true}
+// The json.dumps calls behind PyPI's JSON answers.
+var (
+	// Defaults is json.dumps with default arguments: Pyramid's exception
+	// bodies for Accept: application/json (pyramid/httpexceptions.py
+	// HTTPException.prepare, {"message", "code", "title"}).
+	Defaults = Style{ASCII: true}
+	// Renderer is Warehouse's "json" renderer (warehouse/config.py:
+	// renderers.JSON(serializer=json.dumps, sort_keys=True,
+	// separators=(",", ":"))): the trusted-publishing exchange, the
+	// integrity API.
+	Renderer = Style{Compact: true, ASCII: true, SortKeys: true}
+	// RendererNewline is Warehouse's "json-with-newline" renderer
+	// (warehouse/config.py: sort_keys, compact, ensure_ascii=False, a
+	// trailing newline): the JSON API and the simple API's JSON.
+	RendererNewline = Style{Compact: true, SortKeys: true, Newline: true}
+	// WebOb is a Response built with json=... (webob/response.py:
+	// json.dumps(value, separators=(",", ":"))), as Warehouse's
+	// HTTPForbidden(json=...) and HTTPNotFound(json=...) answers are.
+	WebOb = Style{Compact: true, ASCII: true}
+)
 
 // JSON renders v like Python's json.dumps(v) with default arguments.
 func JSON(v any) []byte { return Defaults.Dumps(v) }
 
 // Dumps renders v as json.dumps would with this style. An Object keeps its
-// key order; a map[string]any is written with sorted keys (sort_keys=True,
-// code point order, which is UTF-8 byte order). v may nest nil, bool, int,
+// key order unless SortKeys; a map[string]any is written with sorted keys
+// (json.dumps keeps a dict's insertion order, which a Go map has not; sorted
+// is code point order, which is UTF-8 byte order). v may nest nil, bool, int,
 // int64, float64, json.Number (written as is), string, []string, []any,
 // Object, []Object, map[string]any and []map[string]any; anything else
 // falls back to encoding/json.
 func (st Style) Dumps(v any) []byte {
 	e := encoder{Style: st}
 	e.value(v)
+	if st.Newline {
+		e.b = append(e.b, '\n')
+	}
 	return e.b
 }
 
@@ -228,6 +256,10 @@ func (e *encoder) value(v any) {
 	case []map[string]any:
 		list(e, x, func(m map[string]any) { e.value(m) })
 	case Object:
+		if e.SortKeys && !sort.SliceIsSorted(x, func(i, j int) bool { return x[i].Key < x[j].Key }) {
+			x = slices.Clone(x)
+			sort.SliceStable(x, func(i, j int) bool { return x[i].Key < x[j].Key })
+		}
 		e.b = append(e.b, '{')
 		for i, f := range x {
 			if i > 0 {

@@ -67,10 +67,11 @@ func Mint(code, description string) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, Code: code, Message: description}
 }
 
-// WriteMint writes the exchange's envelope, as Pyramid's json renderer
-// does (json.dumps defaults, keys in this order):
-// {"message": "Token request failed", "errors": [{"code": ..., "description": ...}]}
-// There is always exactly one element in errors.
+// WriteMint writes the exchange's envelope through Warehouse's json
+// renderer (warehouse/config.py: sort_keys, compact separators):
+// {"errors":[{"code":...,"description":...}],"message":"Token request failed"}
+// There is always exactly one element in errors (warehouse/oidc/views.py
+// _invalid).
 func (e *Error) WriteMint(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
@@ -79,7 +80,7 @@ func (e *Error) WriteMint(w http.ResponseWriter) {
 
 // MintBody is the body WriteMint sends (the claims debugger shows it).
 func (e *Error) MintBody() []byte {
-	return pyfmt.JSON(pyfmt.Object{
+	return pyfmt.Renderer.Dumps(pyfmt.Object{
 		{Key: "message", Value: MintMessage},
 		{Key: "errors", Value: []pyfmt.Object{{{Key: "code", Value: e.Code}, {Key: "description", Value: e.Message}}}},
 	})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,16 +14,27 @@ import (
 )
 
 // Pyramid's explanations (pyramid/httpexceptions.py), which its default
-// exception body puts before the message.
+// exception body puts before the message. 405 has a template of its own
+// and the redirects another (see body).
 var explanations = map[int]string{
 	http.StatusOK:                    "",
 	http.StatusBadRequest:            "The server could not comply with the request since it is either malformed or otherwise incorrect.",
 	http.StatusForbidden:             "Access was denied to this resource.",
-	http.StatusMethodNotAllowed:      "The method %s is not allowed for this resource.",
+	http.StatusNotFound:              "The resource could not be found.",
 	http.StatusConflict:              "There was a conflict when trying to complete your request.",
 	http.StatusGone:                  "This resource is no longer available.  No forwarding address is given.",
 	http.StatusTooManyRequests:       "The action could not be performed because there were too many requests by the client.",
 	http.StatusRequestEntityTooLarge: "The request is larger than the server is willing or able to process.",
+}
+
+// moveExplanations are the _HTTPMove subclasses' explanations.
+var moveExplanations = map[int]string{
+	http.StatusMovedPermanently:  "The resource has been moved to",
+	http.StatusFound:             "The resource was found at",
+	http.StatusSeeOther:          "The resource has been moved to",
+	http.StatusUseProxy:          "The resource must be accessed through a proxy located at",
+	http.StatusTemporaryRedirect: "The resource has been moved to",
+	http.StatusPermanentRedirect: "The resource has been moved to",
 }
 
 // ReasonPhrase is what goes after the status code: the message encoded
@@ -97,32 +109,54 @@ func acceptQ(accept, offer string) float64 {
 }
 
 // Body renders Pyramid's default exception page for status line
-// "<code> <message>" the way the Accept header asks (warehouse/forklift/legacy.py _exc_with_message, Pyramid's HTTPException),
-// returning the Content-Type and the bytes.
+// "<code> <message>" answering a POST the way the Accept header asks
+// (pyramid/httpexceptions.py HTTPException.prepare), returning the
+// Content-Type and the bytes.
 func Body(accept string, code int, message string) (contentType string, body []byte) {
+	return render(accept, code, message, http.MethodPost, "")
+}
+
+// render is HTTPException.prepare: the body template of the exception's
+// class filled in (br is "<br/>" and values are HTML-escaped for HTML,
+// "\n" and raw otherwise), then wrapped in the page for text/html, in
+// json.dumps({"message", "code", "title"}) for application/json, or after
+// the status for text/plain. method is the request's (405's template names
+// it); location is the Location header as the view set it (the redirects'
+// template shows it).
+func render(accept string, code int, message, method, location string) (contentType string, body []byte) {
 	status := strconv.Itoa(code) + " " + message
 	if message == "" {
 		status = strconv.Itoa(code) + " " + http.StatusText(code)
 	}
-	expl := explanations[code]
-	if strings.Contains(expl, "%s") {
-		expl = fmt.Sprintf(expl, http.MethodPost)
+	kind := bodyKind(accept)
+	br, esc := "\n", func(s string) string { return s }
+	if kind == "text/html" {
+		br, esc = "<br/>", htmlEscape
 	}
-	switch bodyKind(accept) {
+	var inner string
+	if expl, move := moveExplanations[code]; move {
+		// _HTTPMove: ${explanation} ${location}; you should be redirected
+		// automatically.\n${detail}\n${html_comment}
+		inner = esc(expl) + " " + esc(location) + "; you should be redirected automatically.\n" + esc(message) + "\n"
+	} else if code == http.StatusMethodNotAllowed {
+		// HTTPMethodNotAllowed: The method ${REQUEST_METHOD} is not
+		// allowed for this resource. ${br}${br}\n${detail}
+		inner = "The method " + esc(method) + " is not allowed for this resource. " + br + br + "\n" + esc(message)
+	} else {
+		// HTTPException: ${explanation}${br}${br}\n${detail}\n${html_comment}\n
+		inner = esc(explanations[code]) + br + br + "\n" + esc(message) + "\n\n"
+	}
+	switch kind {
 	case "text/html":
-		// body_template: ${explanation}${br}${br}\n${detail}\n${html_comment}\n
-		inner := htmlEscape(expl) + "<br/><br/>\n" + htmlEscape(message) + "\n\n"
 		page := "<html>\n <head>\n  <title>" + status + "</title>\n </head>\n <body>\n  <h1>" + status + "</h1>\n  " +
 			inner + "\n </body>\n</html>"
 		return "text/html; charset=UTF-8", []byte(page)
 	case "application/json":
-		inner := expl + "\n\n\n" + message + "\n\n"
-		// Pyramid's JSON body: json.dumps of {"message", "code", "title"}.
+		// json.dumps with default arguments, keys in this order.
 		return "application/json", pyfmt.JSON(pyfmt.Object{
 			{Key: "message", Value: inner}, {Key: "code", Value: status}, {Key: "title", Value: http.StatusText(code)},
 		})
 	default:
-		inner := expl + "\n\n\n" + message + "\n\n"
 		return "text/plain; charset=UTF-8", []byte(status + "\n\n" + inner)
 	}
 }
@@ -140,7 +174,13 @@ func Body(accept string, code int, message string) (contentType string, body []b
 // recorder) the standard status line is used and the message is still in
 // the body. An empty message means the standard phrase ("200 OK").
 func WriteStatus(w http.ResponseWriter, r *http.Request, code int, message string, extra http.Header) {
-	ctype, body := Body(r.Header.Get("Accept"), code, message)
+	// Warehouse's redirects name a path (request.route_path); WebOb makes
+	// the header absolute only when it sends it, after the body is made.
+	loc := extra.Get("Location")
+	if u, err := url.Parse(loc); err == nil && u.IsAbs() {
+		loc = u.RequestURI()
+	}
+	ctype, body := render(r.Header.Get("Accept"), code, message, r.Method, loc)
 	reason := http.StatusText(code)
 	if message != "" {
 		reason = ReasonPhrase(message)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"path"
-	"sort"
 
 	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/fakepypi/fakepypi/internal/catalog"
@@ -78,70 +77,41 @@ func (h *Handler) Provenance(w http.ResponseWriter, r *http.Request) {
 		writeErrorJSON(w, http.StatusNotFound, "No provenance available for "+file.Filename)
 		return
 	}
-	v, err := decodeJSONBOrder(file.Provenance)
+	v, err := decodeProvenance(file.Provenance)
 	if err != nil {
 		http.Error(w, "stored provenance is not JSON: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	corsHeaders(hd)
-	// Pyramid's plain "json" renderer: json.dumps with its default
-	// separators (", ", ": ") and ensure_ascii, no trailing newline (the
-	// functional test compares the body exactly,
-	// tests/functional/api/test_integrity.py).
+	// renderer="json" (warehouse/api/integrity.py provenance_for_file):
+	// Warehouse's json renderer, sort_keys and compact separators with
+	// ensure_ascii, and no trailing newline (tests/functional/api/
+	// test_integrity.py asserts the body does not end with "\n").
 	hd.Set("Content-Type", offers[0])
 	w.WriteHeader(http.StatusOK)
-	w.Write(pyfmt.Defaults.Dumps(v))
+	w.Write(pyfmt.Renderer.Dumps(v))
 }
 
 // writeErrorJSON is an HTTPException with json={"message": msg}.
 func writeErrorJSON(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", MIMEApplicationJSON)
 	w.WriteHeader(status)
-	w.Write(pyfmt.Style{Compact: true, ASCII: true}.Dumps(obj{"message": msg}))
+	w.Write(pyfmt.WebOb.Dumps(obj{"message": msg}))
 }
 
 // notFoundHTML stands in for Warehouse's 404 page, which is a full site
 // page no client parses.
 const notFoundHTML = "<!DOCTYPE html>\n<html lang=\"en\">\n<head><title>Page Not Found (404) · PyPI</title></head>\n<body><h1>404 Not Found</h1></body>\n</html>\n"
 
-// decodeJSONBOrder parses stored provenance keeping every object in the key
-// order PostgreSQL's jsonb gives it (Warehouse stores provenance in a JSONB
-// column and json.dumps preserves dict order): shorter keys first, equal
-// lengths by bytes. Numbers keep their literal text.
-func decodeJSONBOrder(raw []byte) (any, error) {
+// decodeProvenance parses stored provenance keeping number literals
+// (json.Number); the renderer sorts every object's keys, so the order
+// PostgreSQL's jsonb gives them does not reach the wire.
+func decodeProvenance(raw []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	return jsonbOrder(v), nil
-}
-
-func jsonbOrder(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k, val := range x {
-			x[k] = jsonbOrder(val)
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if len(keys[i]) != len(keys[j]) {
-				return len(keys[i]) < len(keys[j])
-			}
-			return keys[i] < keys[j]
-		})
-		o := make(pyfmt.Object, len(keys))
-		for i, k := range keys {
-			o[i] = pyfmt.Field{Key: k, Value: x[k]}
-		}
-		return o
-	case []any:
-		for i := range x {
-			x[i] = jsonbOrder(x[i])
-		}
-		return x
-	}
-	return v
+	return v, nil
 }

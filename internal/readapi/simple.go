@@ -71,7 +71,7 @@ func (h *Handler) SimpleIndex(w http.ResponseWriter, r *http.Request) {
 // writeSimpleJSON uses Warehouse's json-with-newline renderer: sort_keys,
 // separators (",", ":"), ensure_ascii=False, then "\n".
 func writeSimpleJSON(w http.ResponseWriter, v any) {
-	w.Write(append(pyfmt.Style{Compact: true}.Dumps(v), '\n'))
+	w.Write(pyfmt.RendererNewline.Dumps(v))
 }
 
 // simpleFile is one entry of the detail page, shared by HTML and JSON.

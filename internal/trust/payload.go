@@ -9,8 +9,11 @@ import (
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
-// pydanticVersion is the minor version in pydantic's error links.
-const pydanticVersion = "2.12"
+// pydanticVersion is the minor version in pydantic's error links
+// (https://errors.pydantic.dev/<major.minor>/v/<type>, from the installed
+// pydantic's version): Warehouse pins pydantic[email]==2.13.4
+// (requirements/main.txt).
+const pydanticVersion = "2.13"
 
 // parsePayload is `TokenPayload.model_validate_json(request.body)` with
 // `token: StrictStr`. On failure it returns str(ValidationError): PyPI

@@ -103,7 +103,12 @@ func (x *Exchange) Audience() string {
 // disallow-oidc flag matters here.
 func (x *Exchange) HandleAudience(w http.ResponseWriter, r *http.Request) {
 	if x.Flags.Enabled(adminflag.DisallowOIDC) {
-		writeJSON(w, http.StatusForbidden, pyfmt.Object{{Key: "message", Value: "Trusted publishing functionality not enabled"}})
+		// HTTPForbidden(json=...) returned by the view: WebOb's compact
+		// json.dumps, not the renderer (warehouse/oidc/views.py
+		// oidc_audience).
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write(pyfmt.WebOb.Dumps(pyfmt.Object{{Key: "message", Value: "Trusted publishing functionality not enabled"}}))
 		return
 	}
 	writeJSON(w, http.StatusOK, pyfmt.Object{{Key: "audience", Value: x.Audience()}})
@@ -136,11 +141,15 @@ func (x *Exchange) HandleMint(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeJSON renders like Pyramid's json renderer (json.dumps defaults).
+// writeJSON renders through Warehouse's json renderer, which both
+// exchange views use (renderer="json" in warehouse/oidc/views.py;
+// configured in warehouse/config.py with sort_keys=True and separators
+// (",", ":")): {"audience":"pypi"},
+// {"expires":N,"success":true,"token":"pypi-..."}.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(pyfmt.JSON(v))
+	w.Write(pyfmt.Renderer.Dumps(v))
 }
 
 // Result is the outcome of one mint attempt.
@@ -470,14 +479,13 @@ func (d *MintDetails) bound() {
 }
 
 // RequireMethod answers other methods with 405 and an Allow header, as
-// warehouse's require_method_view does.
+// warehouse's require_method_view does (warehouse/csrf.py: it raises
+// HTTPMethodNotAllowed, whose body Pyramid renders for the Accept header:
+// no 405.html template exists for warehouse/views.py httpexception_view).
 func RequireMethod(method string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method {
-			w.Header().Set("Allow", method)
-			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			fmt.Fprintf(w, "405 Method Not Allowed\n\nThe method %s is not allowed for this resource. \n\n\n", r.Method)
+			pypierr.WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {method}})
 			return
 		}
 		h(w, r)

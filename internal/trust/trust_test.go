@@ -155,7 +155,7 @@ func (f *fixture) want(t *testing.T, b []byte, code, desc string) Result {
 
 func TestPayloadErrors(t *testing.T) {
 	f := newFixture(t)
-	const link = "\n    For further information visit https://errors.pydantic.dev/2.12/v/"
+	const link = "\n    For further information visit https://errors.pydantic.dev/2.13/v/"
 	for _, tc := range []struct{ body, desc string }{
 		{`{}`, "1 validation error for TokenPayload\ntoken\n  Field required [type=missing, input_value={}, input_type=dict]" + link + "missing"},
 		{`{"tok": null}`, "1 validation error for TokenPayload\ntoken\n  Field required [type=missing, input_value={'tok': None}, input_type=dict]" + link + "missing"},
@@ -383,7 +383,7 @@ func TestHandlers(t *testing.T) {
 	}
 	json.Unmarshal(rec.Body.Bytes(), &ok)
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" ||
-		rec.Body.String() != `{"success": true, "token": "`+ok.Token+`", "expires": `+jsonInt(t0.Unix()+900)+`}` {
+		rec.Body.String() != `{"expires":`+jsonInt(t0.Unix()+900)+`,"success":true,"token":"`+ok.Token+`"}` {
 		t.Fatalf("success body %d %s", rec.Code, rec.Body.String())
 	}
 	if ev, _ := f.x.Events.Last("mint"); ev.Details.(*MintDetails).Endpoint != "/_/oidc/github/mint-token" {
@@ -392,19 +392,19 @@ func TestHandlers(t *testing.T) {
 
 	rec = httptest.NewRecorder()
 	f.x.HandleMint(rec, httptest.NewRequest("POST", "/_/oidc/mint-token", strings.NewReader(`{"token": "x"}`)))
-	if rec.Code != 422 || rec.Body.String() != `{"message": "Token request failed", "errors": [{"code": "invalid-payload", "description": "malformed JWT"}]}` {
+	if rec.Code != 422 || rec.Body.String() != `{"errors":[{"code":"invalid-payload","description":"malformed JWT"}],"message":"Token request failed"}` {
 		t.Fatalf("error body %d %s", rec.Code, rec.Body.String())
 	}
 
 	rec = httptest.NewRecorder()
 	f.x.HandleAudience(rec, httptest.NewRequest("GET", "/_/oidc/audience", nil))
-	if rec.Code != 200 || rec.Body.String() != `{"audience": "pypi"}` {
+	if rec.Code != 200 || rec.Body.String() != `{"audience":"pypi"}` {
 		t.Fatalf("audience %d %s", rec.Code, rec.Body.String())
 	}
 	f.x.Flags.Set(adminflag.DisallowOIDC, true)
 	rec = httptest.NewRecorder()
 	f.x.HandleAudience(rec, httptest.NewRequest("GET", "/_/oidc/audience", nil))
-	if rec.Code != 403 || rec.Body.String() != `{"message": "Trusted publishing functionality not enabled"}` {
+	if rec.Code != 403 || rec.Body.String() != `{"message":"Trusted publishing functionality not enabled"}` {
 		t.Fatalf("disabled audience %d %s", rec.Code, rec.Body.String())
 	}
 
