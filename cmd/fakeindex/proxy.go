@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,9 +14,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/fakepypi/fakepypi/internal/harness"
+	"github.com/fakepypi/fakepypi/internal/httpserver"
 	"github.com/fakepypi/fakepypi/internal/localca"
 	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/proxy"
@@ -110,12 +109,11 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	errLog := log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}
-	servers := []*http.Server{{Handler: proxyFront(p, ca), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}}
+	servers := []*http.Server{httpserver.New(proxyFront(p, ca), httpserver.Limits{}, logger)}
 	go servers[0].Serve(ln)
 	logger.Info("proxy listening", "url", "http://"+ln.Addr().String(), "hosts", strings.Join(p.Hosts(), " "), "ca", ca.BundlePath())
 	if *tlsAddr != "" {
@@ -125,7 +123,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			servers[0].Close()
 			return fmt.Errorf("proxy: %w", err)
 		}
-		srv := &http.Server{Handler: directTLS(p), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+		srv := httpserver.New(directTLS(p), httpserver.Limits{}, logger)
 		servers = append(servers, srv)
 		go srv.Serve(tls.NewListener(tln, ca.TLSConfig()))
 		logger.Info("direct HTTPS listening", "addr", tln.Addr().String())

@@ -34,7 +34,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -49,6 +48,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/httpserver"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
@@ -139,6 +139,10 @@ type Options struct {
 	// FAKEPYPI_CONTROL_TOKEN; with DirectOnly the proxy does not route
 	// /_fake/ under PyPI's or GitHub's hostnames at all.
 	Control controlplane.Policy
+	// Limits bound slow and idle clients on every listener: index,
+	// issuer, proxy and the proxy's tunnels (internal/httpserver); zero
+	// fields take the defaults.
+	Limits httpserver.Limits
 }
 
 // Harness is a running harness. Its methods are safe to call concurrently
@@ -157,6 +161,8 @@ type Harness struct {
 	sigstoreURL                   string
 	env, unset                    []string
 	controlToken                  string
+	limits                        httpserver.Limits
+	panicLog                      *slog.Logger // nil: slog.Default()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -186,6 +192,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		return nil, errors.New("harness: Persist needs a Dir")
 	}
 	h.controlToken = opts.Control.Token
+	h.limits, h.panicLog = opts.Limits, opts.Logger
 	h.dir = opts.Dir
 	if h.dir == "" {
 		if h.tmpDir, err = os.MkdirTemp("", "fakepypi-"); err != nil {
@@ -306,7 +313,7 @@ func Start(opts Options) (_ *Harness, err error) {
 			h.test.SetTrustedRoot(h.sig.TrustedRoot())
 		}
 		plog := logger.With("component", "proxy")
-		h.prox = proxy.New(h.ca, proxy.WithLogger(plog))
+		h.prox = proxy.New(h.ca, proxy.WithLogger(plog), proxy.WithLimits(opts.Limits))
 		var testH http.Handler
 		if h.test != nil {
 			testH = h.test
@@ -354,7 +361,7 @@ func (h *Harness) listen(addr, scheme string, cfg *tls.Config) (net.Listener, er
 
 // serve runs hd on ln until Close.
 func (h *Harness) serve(ln net.Listener, hd http.Handler) {
-	srv := &http.Server{Handler: hd, ReadHeaderTimeout: 30 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	srv := httpserver.New(hd, h.limits, h.panicLog)
 	h.servers = append(h.servers, srv)
 	go srv.Serve(ln)
 }

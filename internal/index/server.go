@@ -9,8 +9,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +23,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/controlplane"
+	"github.com/fakepypi/fakepypi/internal/httpserver"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/indexfault"
@@ -70,6 +69,9 @@ type Config struct {
 	// Control guards /_fake/ (internal/controlplane): an optional token,
 	// the Host names allowed, JSON-only writes. /_fake/health is open.
 	Control controlplane.Policy
+	// Limits bound slow and idle clients of Listen's listener
+	// (internal/httpserver); zero fields take the defaults.
+	Limits httpserver.Limits
 }
 
 // Server is the fake index. It is an http.Handler.
@@ -155,6 +157,21 @@ func New(cfg Config) (*Server, error) {
 	s.initPages()
 	s.handler = controlplane.Guard(s.routes(), control, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
 		replyErr(w, status, "%s", msg)
+	})
+	// A handler panic is a bug: logged with its stack (to slog's default
+	// logger when none is configured, never discarded) and answered 500,
+	// as Pyramid answers an unexpected exception on PyPI's paths and as
+	// {"error"} on the control plane.
+	panicLog := cfg.Logger
+	if panicLog == nil {
+		panicLog = slog.Default()
+	}
+	s.handler = httpserver.Recover(s.handler, panicLog, func(w http.ResponseWriter, r *http.Request) {
+		if controlplane.IsControlPath(r.URL.Path) {
+			replyErr(w, http.StatusInternalServerError, "internal error in fakeindex (logged): %s %s", r.Method, r.URL.Path)
+			return
+		}
+		httpserver.PlainInternalError(w, r)
 	})
 	return s, nil
 }
@@ -315,7 +332,7 @@ func (s *Server) Listen(addr string) error {
 	}
 	s.listener = ln
 	s.url = scheme + "://" + ln.Addr().String()
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	s.http = httpserver.New(s, s.cfg.Limits, s.logger)
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)

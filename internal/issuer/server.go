@@ -15,6 +15,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/httpserver"
 	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// "token" (the harness shares the index's log, so its dashboard shows
 	// tokens beside the mint attempts that used them).
 	Events *events.Log `yaml:"-" json:"-"`
+	// Limits bound slow and idle clients of Start's listener
+	// (internal/httpserver); zero fields take the defaults.
+	Limits httpserver.Limits `yaml:"-" json:"-"`
 }
 
 // Server is a fake CI OIDC issuer. It is an http.Handler; Start also
@@ -109,6 +113,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	// A panic is a bug: logged with its stack, to slog's default logger
+	// when none is configured, never discarded.
+	panicLog := cfg.Logger
+	if panicLog == nil {
+		panicLog = slog.Default()
+	}
 	cfg.Logger = logging.OrDiscard(cfg.Logger)
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if cfg.RequestToken == "" {
@@ -133,6 +143,10 @@ func New(cfg Config) (*Server, error) {
 	s.router = controlplane.Guard(s.routes(), cfg.Control, func(w http.ResponseWriter, r *http.Request, status int, msg string) {
 		writeMessage(w, status, msg)
 	})
+	// A handler panic is answered 500 in GitHub's {"message"} shape.
+	s.router = httpserver.Recover(s.router, panicLog, func(w http.ResponseWriter, r *http.Request) {
+		writeMessage(w, http.StatusInternalServerError, "internal error in fakeissuer (logged): "+r.Method+" "+r.URL.Path)
+	})
 	return s, nil
 }
 
@@ -152,7 +166,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.ln = ln
 	s.base = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = httpserver.New(s, cfg.Limits, cfg.Logger)
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.cfg.Logger.Error("serve", "err", err)

@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fakepypi/fakepypi/internal/httpserver"
 	"github.com/fakepypi/fakepypi/internal/localca"
 )
 
@@ -60,6 +61,7 @@ type Proxy struct {
 	ca       *localca.CA
 	log      *slog.Logger
 	onRefuse func(Refusal)
+	limits   httpserver.Limits
 
 	mu      sync.Mutex
 	routes  map[string]http.Handler
@@ -83,6 +85,13 @@ func WithLogger(l *slog.Logger) Option {
 	return func(p *Proxy) { p.log = l }
 }
 
+// WithLimits bounds slow and idle clients on the tunnels' server (and on
+// Start's listener): internal/httpserver's limits; zero fields take the
+// defaults.
+func WithLimits(l httpserver.Limits) Option {
+	return func(p *Proxy) { p.limits = l }
+}
+
 // OnRefuse registers a function called for every refusal, after it is
 // recorded; it must not block.
 func OnRefuse(f func(Refusal)) Option {
@@ -102,17 +111,13 @@ func New(ca *localca.CA, opts ...Option) *Proxy {
 	for _, o := range opts {
 		o(p)
 	}
-	p.inner = &http.Server{
-		Handler:           http.HandlerFunc(p.serveTunnelled),
-		ConnContext:       p.connContext,
-		ReadHeaderTimeout: time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		// HTTP/1.1 only: PyPI's error reason phrases do not exist in
-		// HTTP/2, and only HTTP/1.1 connections can be hijacked. The TLS
-		// config never offers h2 either.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:     slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
-	}
+	// The tunnels' requests get the same limits as any listener's.
+	p.inner = httpserver.New(http.HandlerFunc(p.serveTunnelled), p.limits, p.log)
+	p.inner.ConnContext = p.connContext
+	// HTTP/1.1 only: PyPI's error reason phrases do not exist in HTTP/2,
+	// and only HTTP/1.1 connections can be hijacked. The TLS config never
+	// offers h2 either.
+	p.inner.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	go p.inner.Serve(p.ln)
 	return p
 }

@@ -4,11 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/fakepypi/fakepypi/internal/httpserver"
 )
 
 // Server serves a Proxy on a loopback port.
@@ -29,11 +29,7 @@ func Start(p *Proxy) (*Server, error) {
 	s := &Server{
 		p:  p,
 		ln: ln,
-		srv: &http.Server{
-			Handler:           p,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
-		},
+		srv: httpserver.New(p, p.limits, p.log),
 		url: &url.URL{Scheme: "http", Host: ln.Addr().String()},
 	}
 	go func() {
