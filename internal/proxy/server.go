@@ -27,8 +27,8 @@ func Start(p *Proxy) (*Server, error) {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	s := &Server{
-		p:  p,
-		ln: ln,
+		p:   p,
+		ln:  ln,
 		srv: httpserver.New(p, p.limits, p.log),
 		url: &url.URL{Scheme: "http", Host: ln.Addr().String()},
 	}
