@@ -1,6 +1,7 @@
 package apitoken
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -116,7 +117,31 @@ type Service struct {
 	Publishers Publishers
 
 	mu      sync.RWMutex
-	records map[uuid.UUID]*record
+	records map[uuid.UUID]*record // user tokens
+	// minted holds the tokens the exchange minted, compactly: a CI
+	// system can mint one per job all day, and each must be remembered
+	// for its 15 minutes (and, as in PyPI's database, after).
+	minted map[uuid.UUID]mintedToken
+	shared map[string]*mintShared // interned parts of minted tokens
+	secret []byte                 // derives minted tokens' root keys
+}
+
+// mintedToken is a trusted-publishing token as the service keeps it:
+// 24 bytes beside its identifier. Its root key is derived from the
+// service's secret and the identifier, its Expiration caveat from
+// Created, and the rest is shared by every token the same publisher
+// minted for the same projects and claims.
+type mintedToken struct {
+	shared  *mintShared
+	created int64 // clock time, Unix nanoseconds
+}
+
+// mintShared is what many minted tokens have in common. Nothing in it
+// changes after it is made.
+type mintShared struct {
+	publisherID string
+	claims      map[string]any
+	caveats     [2]string // OIDCPublisher and ProjectID, as serialized
 }
 
 type record struct {
@@ -135,31 +160,67 @@ type record struct {
 
 // NewService returns an empty token service.
 func NewService(location string, c clock.Clock, users Users, pubs Publishers) *Service {
-	return &Service{Location: location, Clock: c, Users: users, Publishers: pubs, records: map[uuid.UUID]*record{}}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic("apitoken: no randomness: " + err.Error())
+	}
+	return &Service{Location: location, Clock: c, Users: users, Publishers: pubs, records: map[uuid.UUID]*record{},
+		minted: map[uuid.UUID]mintedToken{}, shared: map[string]*mintShared{}, secret: secret}
+}
+
+// mintedKey is the root key of the minted token id: HMAC-SHA256 of the
+// identifier under the service's secret, as random to a client as the
+// 32 random bytes PyPI stores per macaroon.
+func (s *Service) mintedKey(id uuid.UUID) []byte {
+	h := hmac.New(sha256.New, s.secret)
+	h.Write(id[:])
+	return h.Sum(nil)
+}
+
+// record rebuilds the full record of a minted token.
+func (s *Service) mintedRecord(id uuid.UUID, t mintedToken) *record {
+	created := time.Unix(0, t.created)
+	nb := created.Unix()
+	exp := nb + OIDCLifetime
+	return &record{ID: id, Key: s.mintedKey(id), Kind: KindPublisher, PublisherID: t.shared.publisherID,
+		Claims: t.shared.claims, Caveats: []string{t.shared.caveats[0], t.shared.caveats[1], string(serialize(TagExpiration, exp, nb))},
+		Created: created, Expires: time.Unix(exp, 0)}
 }
 
 // MintOIDC mints the token the exchange returns: caveats OIDCPublisher,
 // ProjectID (every project the publisher is registered to) and
 // Expiration, in that order (warehouse/oidc/views.py). It returns the token and expires_at.
+//
+// claims must not be changed afterwards: tokens of the same publisher,
+// projects and claims share one copy.
 func (s *Service) MintOIDC(publisherID string, projectIDs []string, claims map[string]any) (string, int64, error) {
-	notBefore := s.Clock.Now().Unix()
+	now := s.Clock.Now()
+	notBefore := now.Unix()
 	expires := notBefore + OIDCLifetime
 	if projectIDs == nil {
 		projectIDs = []string{}
 	}
-	cavs := [][]byte{
-		serialize(TagOIDCPublisher, publisherID, nil),
-		serialize(TagProjectID, projectIDs),
-		serialize(TagExpiration, expires, notBefore),
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	pub, pids := serialize(TagOIDCPublisher, publisherID, nil), serialize(TagProjectID, projectIDs)
+	cavs := [][]byte{pub, pids, serialize(TagExpiration, expires, notBefore)}
+	id := uuid.New()
+	tok, err := mint(s.Location, id, s.mintedKey(id), cavs)
+	if err != nil {
 		return "", 0, err
 	}
-	rec := &record{ID: uuid.New(), Key: key, Kind: KindPublisher, PublisherID: publisherID, Claims: claims,
-		Created: s.Clock.Now(), Expires: time.Unix(expires, 0)}
-	tok, err := s.store(rec, cavs)
-	return tok, expires, err
+	cj, err := json.Marshal(claims)
+	if err != nil {
+		return "", 0, err
+	}
+	shareKey := string(pub) + "\x00" + string(pids) + "\x00" + string(cj)
+	s.mu.Lock()
+	sh := s.shared[shareKey]
+	if sh == nil {
+		sh = &mintShared{publisherID: publisherID, claims: claims, caveats: [2]string{string(pub), string(pids)}}
+		s.shared[shareKey] = sh
+	}
+	s.minted[id] = mintedToken{shared: sh, created: now.UnixNano()}
+	s.mu.Unlock()
+	return tok, expires, nil
 }
 
 // UserToken declares a user API token.
@@ -235,6 +296,12 @@ func (s *Service) Revoke(nameOrID string) bool {
 			return true
 		}
 	}
+	if id, err := uuid.Parse(nameOrID); err == nil && id.String() == nameOrID {
+		if _, ok := s.minted[id]; ok {
+			delete(s.minted, id)
+			return true
+		}
+	}
 	return false
 }
 
@@ -256,7 +323,14 @@ func (s *Service) List() []TokenInfo {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := []TokenInfo{}
+	all := make([]*record, 0, len(s.records)+len(s.minted))
 	for _, r := range s.records {
+		all = append(all, r)
+	}
+	for id, t := range s.minted {
+		all = append(all, s.mintedRecord(id, t))
+	}
+	for _, r := range all {
 		ti := TokenInfo{ID: r.ID.String(), Kind: r.Kind, Name: r.Name, User: r.User, PublisherID: r.PublisherID,
 			Caveats: r.Caveats, Created: r.Created, Token: r.Token}
 		if !r.Expires.IsZero() {
@@ -331,6 +405,11 @@ func (s *Service) Identify(tok string) Identity {
 	}
 	s.mu.RLock()
 	rec := s.records[id]
+	if rec == nil {
+		if t, ok := s.minted[id]; ok {
+			rec = s.mintedRecord(id, t)
+		}
+	}
 	s.mu.RUnlock()
 	if rec == nil {
 		return Identity{Why: "no stored token has identifier " + id.String() + " (unknown, revoked or deleted)"}

@@ -685,3 +685,36 @@ func TestPyB64URLFastPath(t *testing.T) {
 		}
 	}
 }
+
+// TestJTIStoreSweeps: identifiers past their time leave the store without
+// being asked for again, so its size follows the live ones; UUIDs and
+// other strings are both remembered exactly.
+func TestJTIStoreSweeps(t *testing.T) {
+	clk := clock.NewFake(t0)
+	s := NewJTIStore(clk)
+	exp := t0.Unix() + 300
+	for i := range 5000 {
+		s.Store(GitHub, fmt.Sprintf("00000000-0000-4000-8000-%012d", i), exp)
+	}
+	if !s.Exists(GitHub, "00000000-0000-4000-8000-000000000042") || s.Exists(GitHub, "00000000-0000-4000-8000-000000000042 ") ||
+		s.Exists(GitHub, "00000000-0000-4000-8000-00000000004") || s.Exists(GitLab, "00000000-0000-4000-8000-000000000042") {
+		t.Fatal("UUID jtis are not matched exactly")
+	}
+	if !s.Store(GitHub, "00000000-0000-4000-8000-000000000042 ", exp) || !s.Store(GitHub, "00000000-0000-4000-8000-00000000004", exp) ||
+		!s.Store(GitHub, "00000000-0000-4000-8000-00000000004A", exp) {
+		t.Fatal("strings close to a stored UUID were refused")
+	}
+	clk.Set(time.Unix(exp+JTIRetention, 0))
+	for i := range 6000 {
+		s.Store(GitHub, fmt.Sprint("later-", i), exp+1000)
+	}
+	s.mu.Lock()
+	n := len(s.used)
+	s.mu.Unlock()
+	if n != 6000 {
+		t.Fatalf("%d identifiers kept, 6000 live (the 5,003 forgotten ones should have been swept)", n)
+	}
+	if s.Len() != 6000 || !s.Exists(GitHub, "later-5999") || s.Exists(GitHub, "00000000-0000-4000-8000-000000000001") {
+		t.Fatalf("Len = %d after the sweep", s.Len())
+	}
+}
