@@ -11,7 +11,9 @@ import (
 
 type onePublisher struct{}
 
-func (onePublisher) PublisherProjects(id string) ([]string, bool) { return []string{"demo"}, id == "pub-1" }
+func (onePublisher) PublisherProjects(id string) ([]string, bool) {
+	return []string{"demo"}, id == "pub-1"
+}
 
 // TestMintedTokens: a minted token authenticates and authorizes as
 // before, is listed with its three caveats, can be revoked by id, and
