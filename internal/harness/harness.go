@@ -157,6 +157,7 @@ type Harness struct {
 	lns         []net.Listener
 
 	sig                           *sigstore.Sigstore
+	sigHandler                    http.Handler
 	indexURL, issuerURL, proxyURL string
 	sigstoreURL                   string
 	env, unset                    []string
@@ -325,14 +326,14 @@ func Start(opts Options) (_ *Harness, err error) {
 			h.prox.Handle("token.actions.githubusercontent.com", h.iss)
 		}
 		for _, host := range sigstoreHosts {
-			h.prox.Handle(host, h.sig.Handler())
+			h.prox.Handle(host, h.sigHandler)
 		}
 		// The harness's own loopback listeners are reachable through the
 		// proxy too, dispatched by port. ACTIONS_ID_TOKEN_REQUEST_URL names
 		// the issuer's loopback listener because id >= 1.6 (twine's token
 		// source) fetches it with bare urllib3, which ignores HTTPS_PROXY,
 		// while requests, curl and uv send the same URL through the proxy.
-		direct := map[string]http.Handler{indexLn.Addr().String(): h.idx, sigLn.Addr().String(): h.sig.Handler()}
+		direct := map[string]http.Handler{indexLn.Addr().String(): h.idx, sigLn.Addr().String(): h.sigHandler}
 		if h.iss != nil {
 			direct[issuerLn.Addr().String()] = h.iss
 		}

@@ -38,7 +38,7 @@ func (h *Harness) startSigstore(opts Options, issuers []oidc.Issuer, client *htt
 		}
 		return v.Verify(raw, is, sigstore.Audience)
 	}
-	s, err := sigstore.New(sigstore.Config{Clock: clk, VerifyToken: verify, Faults: opts.SigstoreFaults})
+	s, err := sigstore.New(sigstore.Config{Clock: clk, VerifyToken: verify, Faults: opts.SigstoreFaults, Control: opts.Control})
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +50,9 @@ func (h *Harness) startSigstore(opts Options, issuers []oidc.Issuer, client *htt
 	if err != nil {
 		return nil, err
 	}
-	h.sig = s
+	h.sig, h.sigHandler = s, s.Handler()
 	h.sigstoreURL = baseURL(opts.Scheme, ln)
-	h.serve(ln, s.Handler())
+	h.serve(ln, h.sigHandler)
 	return ln, nil
 }
 

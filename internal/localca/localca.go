@@ -66,6 +66,10 @@ var DefaultHosts = []string{
 	"platform.activestate.com",
 	"agent.buildkite.com",
 	"oidc.circleci.com",
+	// Sigstore's public-good Fulcio and Rekor, where gh-action-pypi-publish
+	// signs PEP 740 attestations (the harness's fake Sigstore answers).
+	"fulcio.sigstore.dev",
+	"rekor.sigstore.dev",
 }
 
 // File names inside a CA directory.

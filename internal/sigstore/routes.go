@@ -13,6 +13,8 @@ import (
 	"strconv"
 
 	"github.com/gorilla/mux"
+
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 )
 
 // Routes is the table of contents of the fake Sigstore's HTTP API. Fulcio
@@ -46,10 +48,17 @@ func (s *Sigstore) Handler() http.Handler {
 	r.Path("/api/v1/log/entries").Methods(http.MethodGet).HandlerFunc(s.handleEntryByIndex)
 	r.Path("/api/v1/log/entries/{uuid}").Methods(http.MethodGet).HandlerFunc(s.handleEntryByUUID)
 	// Control.
-	r.Path("/_fake/sigstore/trusted_root.json").Methods(http.MethodGet).HandlerFunc(s.handleTrustedRoot)
+	r.Path(TrustedRootPath).Methods(http.MethodGet).HandlerFunc(s.handleTrustedRoot)
 	r.Path("/_fake/sigstore/faults").Methods(http.MethodGet, http.MethodPut, http.MethodDelete).HandlerFunc(s.handleFaults)
-	return r
+	p := s.cfg.Control
+	p.Open = append(append([]string(nil), p.Open...), TrustedRootPath)
+	return controlplane.Guard(r, p, func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+		writeJSON(w, status, map[string]any{"code": status, "message": msg})
+	})
 }
+
+// TrustedRootPath serves trusted_root.json.
+const TrustedRootPath = "/_fake/sigstore/trusted_root.json"
 
 const maxRequest = 1 << 20
 

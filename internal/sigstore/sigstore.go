@@ -31,6 +31,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/attestation"
 	"github.com/fakepypi/fakepypi/internal/clock"
+	"github.com/fakepypi/fakepypi/internal/controlplane"
 )
 
 // Public URLs of the emulated services (the trusted root names them).
@@ -79,6 +80,10 @@ type Config struct {
 	FulcioURL, RekorURL string
 	// Faults are active from the start.
 	Faults []string
+	// Control guards /_fake/sigstore/ as the index's control plane is
+	// guarded (internal/controlplane); the trusted root stays open, as
+	// public as Sigstore's TUF repository.
+	Control controlplane.Policy
 }
 
 // Sigstore is the fake instance.
