@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -167,8 +168,16 @@ func validateZip(path, filename string, f *os.File, size int64) *Error {
 		return invalidDist(pyNone)
 	}
 	defer zr.Close()
+	// Python's sum does not wrap; a uint64 does, and an entry declaring
+	// 2^64-N bytes would make the total small again (a 1 MB wheel whose
+	// METADATA inflates to 1 GiB passed). Saturate instead: any total
+	// past 2^64 is past the threshold too.
 	var total uint64
 	for _, zf := range zr.File {
+		if total > math.MaxUint64-zf.UncompressedSize64 {
+			total = math.MaxUint64
+			break
+		}
 		total += zf.UncompressedSize64
 	}
 	if total > compressionRatioMinSize && size > 0 && float64(total)/float64(size) > compressionRatioThreshold {
@@ -350,16 +359,26 @@ func CheckDistContents(path, filename, filetype string, meta *Metadata) (*DistCo
 	}
 	out := &DistContents{}
 	recordName := distInfo + "RECORD"
-	mismatch, ok := checkRecord(zr, recordName)
+	mismatch, ok, tooLarge := checkRecord(zr, recordName)
+	if tooLarge {
+		return nil, tooLargeMember(filename, recordName)
+	}
 	if !ok {
 		return nil, badRequest("Wheel '%s' does not contain the required RECORD file: %s", filename, recordName)
 	}
 	out.RecordMismatch = mismatch
-	if data, found, err := readZipMember(zr, distInfo+"entry_points.txt"); err != nil || (found && !validEntryPoints(data)) {
+	data, found, err := readZipMember(zr, distInfo+"entry_points.txt")
+	if errors.Is(err, errMemberTooLarge) {
+		return nil, tooLargeMember(filename, distInfo+"entry_points.txt")
+	}
+	if err != nil || (found && !validEntryPoints(data)) {
 		return nil, badRequest("Wheel '%s' has invalid entry points defined in the entry_points.txt file", filename)
 	}
 	metadataName := distInfo + "METADATA"
-	data, found, err := readZipMember(zr, metadataName)
+	data, found, err = readZipMember(zr, metadataName)
+	if errors.Is(err, errMemberTooLarge) {
+		return nil, tooLargeMember(filename, metadataName)
+	}
 	if err != nil || !found {
 		return nil, badRequest("Wheel '%s' does not contain the required METADATA file: %s", filename, metadataName)
 	}
@@ -367,36 +386,66 @@ func CheckDistContents(path, filename, filetype string, meta *Metadata) (*DistCo
 	return out, nil
 }
 
+// MaxMemberSize bounds what fakepypi reads of one archive member into
+// memory (METADATA, RECORD, entry_points.txt). Warehouse reads members
+// whole; its only bound is the compression-ratio check, which still lets
+// a 100 MB wheel declare 5 GB. 64 MiB is COMPRESSION_RATIO_MIN_SIZE, far
+// above any real wheel's metadata files.
+const MaxMemberSize = compressionRatioMinSize
+
+// errMemberTooLarge is readZipMember's refusal of a member over
+// MaxMemberSize.
+var errMemberTooLarge = errors.New("archive member larger than fakepypi reads")
+
 func readZipMember(zr *zip.ReadCloser, name string) ([]byte, bool, error) {
 	for _, zf := range zr.File {
 		if zf.Name != name {
 			continue
+		}
+		if zf.UncompressedSize64 > MaxMemberSize {
+			return nil, true, errMemberTooLarge
 		}
 		rc, err := zf.Open()
 		if err != nil {
 			return nil, true, err
 		}
 		defer rc.Close()
-		b, err := io.ReadAll(rc)
+		// archive/zip fails a member that inflates past its declared
+		// size; the limit holds even if it did not.
+		b, err := io.ReadAll(io.LimitReader(rc, MaxMemberSize+1))
+		if err == nil && len(b) > MaxMemberSize {
+			return nil, true, errMemberTooLarge
+		}
 		return b, true, err
 	}
 	return nil, false, nil
 }
 
+// tooLargeMember is the answer for a member over MaxMemberSize: PyPI has
+// no such limit, so the message says the limit is fakepypi's.
+func tooLargeMember(filename, member string) *Error {
+	return badRequest("Wheel '%s' has a %s of more than %d MiB, which fakepypi does not read (its own limit; PyPI has none)",
+		filename, member, MaxMemberSize>>20)
+}
+
 // checkRecord reports whether RECORD is present and readable (ok) and
 // whether its paths differ from the archive's files (mismatch).
 // Directories and the RECORD.jws / RECORD.p7s signatures are exempt, and
-// '\' in RECORD paths counts as '/'.
-func checkRecord(zr *zip.ReadCloser, recordName string) (mismatch, ok bool) {
+// '\' in RECORD paths counts as '/'. tooLarge is a RECORD over
+// MaxMemberSize.
+func checkRecord(zr *zip.ReadCloser, recordName string) (mismatch, ok, tooLarge bool) {
 	data, found, err := readZipMember(zr, recordName)
+	if errors.Is(err, errMemberTooLarge) {
+		return false, false, true
+	}
 	if err != nil || !found || !utf8.Valid(data) {
-		return false, false
+		return false, false, false
 	}
 	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
 	if err != nil {
 		// A RECORD that csv cannot read still counts as present; its
 		// content simply does not match.
-		return true, true
+		return true, true, false
 	}
 	listed := map[string]bool{}
 	for _, row := range rows {
@@ -414,14 +463,14 @@ func checkRecord(zr *zip.ReadCloser, recordName string) (mismatch, ok bool) {
 	delete(listed, recordName+".jws")
 	delete(listed, recordName+".p7s")
 	if len(listed) != len(files) {
-		return true, true
+		return true, true, false
 	}
 	for n := range files {
 		if !listed[n] {
-			return true, true
+			return true, true, false
 		}
 	}
-	return false, true
+	return false, true, false
 }
 
 var (
