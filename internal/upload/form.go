@@ -45,10 +45,11 @@ func (e *tooBig) Error() string { return e.msg }
 type spoolFunc func(b *body) (*blobstore.Writer, error)
 
 // readBody streams the request body once. Fields are held in memory
-// (bounded by maxField per value and maxForm in total) and only checked
-// after the body ended, because clients order parts differently: twine
-// sends metadata first, uv sends the file before attestations.
-func readBody(r *http.Request, maxField, maxForm int64, spool spoolFunc) (*body, error) {
+// (bounded by maxField per value, maxForm in total and maxFields in
+// number) and only checked after the body ended, because clients order
+// parts differently: twine sends metadata first, uv sends the file before
+// attestations.
+func readBody(r *http.Request, maxField, maxForm int64, maxFields int, spool spoolFunc) (*body, error) {
 	b := &body{fields: forklift.Fields{}}
 	ctype, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(ctype, "multipart/") {
@@ -80,6 +81,7 @@ func readBody(r *http.Request, maxField, maxForm int64, spool spoolFunc) (*body,
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	var total int64
+	parts := 0
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -87,6 +89,11 @@ func readBody(r *http.Request, maxField, maxForm int64, spool spoolFunc) (*body,
 		}
 		if err != nil {
 			return b, fmt.Errorf("malformed multipart body: %v", err)
+		}
+		// Every part counts, empty or not: a million empty fields cost
+		// no bytes of value but a map entry each (and used to pass).
+		if parts++; parts > maxFields {
+			return b, &tooBig{fmt.Sprintf("Form has more than %d parts.", maxFields)}
 		}
 		// The raw Content-Disposition parameters: Part.FileName applies
 		// filepath.Base, which would hide the "/" that step 17 rejects.
@@ -131,7 +138,8 @@ func readBody(r *http.Request, maxField, maxForm int64, spool spoolFunc) (*body,
 			if int64(len(data)) > maxField {
 				return b, &tooBig{fmt.Sprintf("Form field '%s' is larger than %d bytes.", name, maxField)}
 			}
-			if total += int64(len(data)); total > maxForm {
+			// The name is held too.
+			if total += int64(len(name) + len(data)); total > maxForm {
 				return b, &tooBig{fmt.Sprintf("Form data larger than %d bytes.", maxForm)}
 			}
 			b.add(name, string(data))

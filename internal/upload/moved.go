@@ -30,7 +30,7 @@ func (h *Handler) Moved(forkliftDomain string) http.HandlerFunc {
 			action, hasAction = vs[0], true
 		}
 		// The file, if any, is counted, never stored: nothing is uploaded.
-		b, err := readBody(r, h.o.MaxField, h.o.MaxForm, func(*body) (*blobstore.Writer, error) { return nil, nil })
+		b, err := readBody(r, h.o.MaxField, h.o.MaxForm, h.o.MaxFields, func(*body) (*blobstore.Writer, error) { return nil, nil })
 		if err != nil {
 			drain(r) // a form too big or broken still gets the route's answer
 		}

@@ -49,6 +49,10 @@ const (
 const (
 	DefaultMaxField int64 = 16 << 20 // one non-file field
 	DefaultMaxForm  int64 = 64 << 20 // all non-file fields together
+	// DefaultMaxFields bounds the parts of one upload form, as Go's
+	// url.ParseQuery bounds an urlencoded one (10,000); twine sends about
+	// 30, plus one per classifier and requirement.
+	DefaultMaxFields = 10000
 )
 
 // Project-creation rate limits on upload (warehouse config.py
@@ -86,6 +90,8 @@ type Options struct {
 	// MaxField and MaxForm bound the non-file fields held in memory;
 	// zero means DefaultMaxField and DefaultMaxForm.
 	MaxField, MaxForm int64
+	// MaxFields bounds the number of parts; zero means DefaultMaxFields.
+	MaxFields int
 }
 
 // Handler serves POST /legacy/.
@@ -109,6 +115,9 @@ func New(o Options) *Handler {
 	}
 	if o.MaxForm <= 0 {
 		o.MaxForm = DefaultMaxForm
+	}
+	if o.MaxFields <= 0 {
+		o.MaxFields = DefaultMaxFields
 	}
 	return &Handler{o: o, creates: map[string][]time.Time{}}
 }
@@ -170,7 +179,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// file check unreachable, so the file is then counted, not stored.
 	doomed := authErr != nil || h.o.Flags.Enabled(adminflag.ReadOnly) ||
 		h.o.Flags.Enabled(adminflag.DisallowNewUpload) || id.IsNone()
-	b, err := readBody(r, h.o.MaxField, h.o.MaxForm, func(b *body) (*blobstore.Writer, error) {
+	b, err := readBody(r, h.o.MaxField, h.o.MaxForm, h.o.MaxFields, func(b *body) (*blobstore.Writer, error) {
 		if doomed {
 			return nil, nil
 		}

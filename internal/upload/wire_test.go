@@ -127,3 +127,46 @@ func TestBadBodies(t *testing.T) {
 		t.Fatalf("something was stored: %+v", p.Releases)
 	}
 }
+
+// TestEmptyFieldsCounted is issue 11 item 3's form half: a body of
+// empty form fields with no Authorization used to be parsed whole (no
+// value bytes, so under every byte limit; a million of them held 2.4
+// GiB) and answered 403. Every part now counts: past DefaultMaxFields the
+// body is refused, whatever the parts hold, and nothing is stored.
+func TestEmptyFieldsCounted(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	const parts = 200_000
+	part := "--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n\r\n"
+	body := strings.Repeat(part, parts) + "--b--\r\n"
+	for _, auth := range []string{"", basic(token(t, s, "alice-all"))} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/legacy/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := fmt.Sprintf("400 Form has more than %d parts.", upload.DefaultMaxFields); resp.Status != want {
+			t.Errorf("auth %v: %d empty fields: %q, want %q", auth != "", parts, resp.Status, want)
+		}
+	}
+	// A form at the limit is still read (and fails later, for what it is).
+	action := "--b\r\nContent-Disposition: form-data; name=\":action\"\r\n\r\nfile_upload\r\n"
+	atLimit := action + strings.Repeat(part, upload.DefaultMaxFields-1) + "--b--\r\n"
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/legacy/", strings.NewReader(atLimit))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Status, "403 ") {
+		t.Errorf("%d empty fields, no Authorization: %q, want PyPI's 403", upload.DefaultMaxFields, resp.Status)
+	}
+	if p, _ := s.Catalog.Project("demo"); len(p.Releases) != 0 {
+		t.Fatalf("something was stored: %+v", p.Releases)
+	}
+}
