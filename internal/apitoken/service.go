@@ -372,7 +372,12 @@ func Credentials(r *http.Request) (string, *Error) {
 			return "", nil
 		}
 		if user != "__token__" {
-			return "", forbidden(MsgPasswordAuth, fmt.Sprintf("Basic auth with username %q", user))
+			// A bare HTTPForbidden() whose status _format_exc_status sets
+			// (warehouse/accounts/security_policy.py): the message is in
+			// the status line only, not in the body.
+			e := forbidden(MsgPasswordAuth, fmt.Sprintf("Basic auth with username %q", user))
+			e.StatusOnly = true
+			return "", e
 		}
 		return strings.TrimSpace(pass), nil
 	case "bearer", "token":

@@ -31,6 +31,10 @@ type Error struct {
 	// Why is the harness's own explanation, for /_fake/events and the
 	// log; it never reaches the client.
 	Why string
+	// StatusOnly: Message is in the status line only, the body's detail
+	// is empty (an exception whose status was set after it was made,
+	// warehouse/accounts/security_policy.py _format_exc_status).
+	StatusOnly bool
 }
 
 // Error returns "<status> <message>", as the status line reads.
@@ -89,5 +93,9 @@ func (e *Error) MintBody() []byte {
 // WriteUpload writes the upload endpoint's answer: the message in the
 // status line and in Pyramid's body for the request's Accept header.
 func (e *Error) WriteUpload(w http.ResponseWriter, r *http.Request) {
-	WriteStatus(w, r, e.Status, e.Message, nil)
+	detail := e.Message
+	if e.StatusOnly {
+		detail = ""
+	}
+	WriteStatusDetail(w, r, e.Status, e.Message, detail, nil)
 }

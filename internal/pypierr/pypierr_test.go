@@ -72,7 +72,7 @@ func TestBodyTemplates(t *testing.T) {
 				"The resource has been moved to /legacy/; you should be redirected automatically.\nAn upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctype, body := render(tc.accept, tc.code, tc.message, tc.method, tc.loc)
+			ctype, body := render(tc.accept, tc.code, tc.message, tc.message, tc.method, tc.loc)
 			if ctype != tc.wantType || string(body) != tc.wantBody {
 				t.Errorf("got %q\n%q\nwant %q\n%q", ctype, body, tc.wantType, tc.wantBody)
 			}

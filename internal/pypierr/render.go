@@ -113,17 +113,19 @@ func acceptQ(accept, offer string) float64 {
 // (pyramid/httpexceptions.py HTTPException.prepare), returning the
 // Content-Type and the bytes.
 func Body(accept string, code int, message string) (contentType string, body []byte) {
-	return render(accept, code, message, http.MethodPost, "")
+	return render(accept, code, message, message, http.MethodPost, "")
 }
 
 // render is HTTPException.prepare: the body template of the exception's
 // class filled in (br is "<br/>" and values are HTML-escaped for HTML,
 // "\n" and raw otherwise), then wrapped in the page for text/html, in
 // json.dumps({"message", "code", "title"}) for application/json, or after
-// the status for text/plain. method is the request's (405's template names
-// it); location is the Location header as the view set it (the redirects'
-// template shows it).
-func render(accept string, code int, message, method, location string) (contentType string, body []byte) {
+// the status for text/plain. message is the status line's text, detail the
+// exception's (the same for _exc_with_message; empty when only the status
+// was set); method is the request's (405's template names it); location is
+// the Location header as the view set it (the redirects' template shows
+// it).
+func render(accept string, code int, message, detail, method, location string) (contentType string, body []byte) {
 	status := strconv.Itoa(code) + " " + message
 	if message == "" {
 		status = strconv.Itoa(code) + " " + http.StatusText(code)
@@ -137,14 +139,14 @@ func render(accept string, code int, message, method, location string) (contentT
 	if expl, move := moveExplanations[code]; move {
 		// _HTTPMove: ${explanation} ${location}; you should be redirected
 		// automatically.\n${detail}\n${html_comment}
-		inner = esc(expl) + " " + esc(location) + "; you should be redirected automatically.\n" + esc(message) + "\n"
+		inner = esc(expl) + " " + esc(location) + "; you should be redirected automatically.\n" + esc(detail) + "\n"
 	} else if code == http.StatusMethodNotAllowed {
 		// HTTPMethodNotAllowed: The method ${REQUEST_METHOD} is not
 		// allowed for this resource. ${br}${br}\n${detail}
-		inner = "The method " + esc(method) + " is not allowed for this resource. " + br + br + "\n" + esc(message)
+		inner = "The method " + esc(method) + " is not allowed for this resource. " + br + br + "\n" + esc(detail)
 	} else {
 		// HTTPException: ${explanation}${br}${br}\n${detail}\n${html_comment}\n
-		inner = esc(explanations[code]) + br + br + "\n" + esc(message) + "\n\n"
+		inner = esc(explanations[code]) + br + br + "\n" + esc(detail) + "\n\n"
 	}
 	switch kind {
 	case "text/html":
@@ -174,13 +176,21 @@ func render(accept string, code int, message, method, location string) (contentT
 // recorder) the standard status line is used and the message is still in
 // the body. An empty message means the standard phrase ("200 OK").
 func WriteStatus(w http.ResponseWriter, r *http.Request, code int, message string, extra http.Header) {
+	WriteStatusDetail(w, r, code, message, message, extra)
+}
+
+// WriteStatusDetail is WriteStatus for an exception whose body detail
+// differs from its status line: warehouse/accounts/security_policy.py
+// _format_exc_status sets only the status of a bare HTTPForbidden(), so
+// the password refusal's body has no message.
+func WriteStatusDetail(w http.ResponseWriter, r *http.Request, code int, message, detail string, extra http.Header) {
 	// Warehouse's redirects name a path (request.route_path); WebOb makes
 	// the header absolute only when it sends it, after the body is made.
 	loc := extra.Get("Location")
 	if u, err := url.Parse(loc); err == nil && u.IsAbs() {
 		loc = u.RequestURI()
 	}
-	ctype, body := render(r.Header.Get("Accept"), code, message, r.Method, loc)
+	ctype, body := render(r.Header.Get("Accept"), code, message, detail, r.Method, loc)
 	reason := http.StatusText(code)
 	if message != "" {
 		reason = ReasonPhrase(message)

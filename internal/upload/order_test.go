@@ -1,6 +1,7 @@
 package upload_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -61,7 +62,15 @@ func TestCheckOrder(t *testing.T) {
 		flag string
 		want string
 	}{
-		{name: "0 password auth beats everything", auth: pw, form: f2.set("filetype", "bdist_egg"),
+		// The identity is resolved lazily, in ensure_uploads_allowed after
+		// the flags, inside sanitize (warehouse/forklift/decorators.py):
+		// a password gets the field-as-file 400 and the read-only 403
+		// first, and beats every form error.
+		{name: "1 field sent as a file (before the password refusal)", auth: pw, form: append(f2, part{name: "version", filename: "x.txt", ctype: "text/plain", data: []byte("x")}),
+			want: "400 version: Should not be a tuple."},
+		{name: "2 read-only (before the password refusal)", auth: pw, form: f2, flag: adminflag.ReadOnly,
+			want: "403 Read-only mode: Uploads are temporarily disabled."},
+		{name: "4 password auth (before form errors)", auth: pw, form: f2.set("filetype", "bdist_egg"),
 			want: "403 Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://pypi.org/help/#apitoken and https://pypi.org/help/#trusted-publishers"},
 		{name: "1 field sent as a file", auth: "", form: append(f2, part{name: "summary", filename: "x.txt", ctype: "text/plain", data: []byte("x")}),
 			want: "400 summary: Should not be a tuple."},
@@ -171,7 +180,7 @@ func TestCheckOrder(t *testing.T) {
 }
 
 // TestRoutingAnswers covers the routing of warehouse/forklift/__init__.py: :action in the query string, the 410
-// actions, the 308 on /legacy and the 405 for other methods.
+// actions and the 308 on /legacy (TestCatchAll: the other methods).
 func TestRoutingAnswers(t *testing.T) {
 	s, _ := newIndex(t, testSetup)
 	alice := basic(token(t, s, "alice-all"))
@@ -197,14 +206,6 @@ func TestRoutingAnswers(t *testing.T) {
 	if want := "308 An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)"; resp.Status != want ||
 		resp.Header.Get("Location") != s.URL()+"/legacy/" {
 		t.Errorf("308: %q Location %q", resp.Status, resp.Header.Get("Location"))
-	}
-	resp, err = http.Get(s.URL() + "/legacy/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET: %s", resp.Status)
 	}
 	// uv's order: the file before the metadata, no part Content-Type, and
 	// a Bearer token; plus a body sent chunked.
@@ -232,3 +233,79 @@ func TestRoutingAnswers(t *testing.T) {
 }
 
 func blake(b []byte) string { return blobstore.Sum(b).Blake2256 }
+
+// TestCatchAll: /legacy/ without an action view. The action routes
+// (add_legacy_action_route) match on :action; their views answer POST only.
+// Everything else falls through to forklift.legacy.invalid_request, a
+// template view of upload.html whose require_methods default is
+// SAFE_METHODS (warehouse/forklift/__init__.py, warehouse/csrf.py
+// require_method_view): GET, HEAD and OPTIONS get the page, POST gets 405.
+func TestCatchAll(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	u := s.URL() + "/legacy/"
+	do := func(method, url string, accept string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodOptions} {
+		for _, url := range []string{u, u + "?:action=nonsense"} {
+			resp, body := do(m, url, "*/*")
+			if resp.Status != "200 OK" || resp.Header.Get("Content-Type") != "text/html; charset=UTF-8" ||
+				(m != http.MethodHead && !strings.Contains(body, "This URL is an API endpoint for uploading files to PyPI.")) {
+				t.Errorf("%s %s: %s %q %.80q", m, url, resp.Status, resp.Header.Get("Content-Type"), body)
+			}
+		}
+	}
+	// An action view for another method: 405, Allow: POST.
+	resp, body := do(http.MethodGet, u+"?:action=file_upload", "")
+	if resp.Status != "405 Method Not Allowed" || resp.Header.Get("Allow") != "POST" ||
+		body != "405 Method Not Allowed\n\nThe method GET is not allowed for this resource. \n\n\n" {
+		t.Errorf("GET ?:action=file_upload: %s Allow %q %q", resp.Status, resp.Header.Get("Allow"), body)
+	}
+	// POST without a known action reaches the catch-all: 405 with its
+	// Allow, in Pyramid's page for requests' Accept: */*.
+	for _, f := range []form{{}, {{name: ":action", value: "nonsense"}}} {
+		st, body := send(t, u, "", f, "Accept", "*/*")
+		want := "<html>\n <head>\n  <title>405 Method Not Allowed</title>\n </head>\n <body>\n  <h1>405 Method Not Allowed</h1>\n" +
+			"  The method POST is not allowed for this resource. <br/><br/>\n\n </body>\n</html>"
+		if st != "405 Method Not Allowed" || body != want {
+			t.Errorf("POST %v: %s %q", f, st, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, u, nil)
+	if resp, err := noRedirect.Do(req); err != nil || resp.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("POST Allow: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, _ = do(http.MethodPut, u, "")
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("PUT: %s Allow %q", resp.Status, resp.Header.Get("Allow"))
+	}
+}
+
+// TestPasswordRefusalBody: _format_exc_status sets the status of a bare
+// HTTPForbidden() (warehouse/accounts/security_policy.py
+// BasicAuthSecurityPolicy.identity), so the message is in the status line
+// and the page has no detail.
+func TestPasswordRefusalBody(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	msg := "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://pypi.org/help/#apitoken and https://pypi.org/help/#trusted-publishers"
+	f := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", wheel("demo", "1.0"))
+	st, body := send(t, s.URL()+"/legacy/", "Basic YWxpY2U6c2VjcmV0", f, "Accept", "*/*")
+	want := "<html>\n <head>\n  <title>403 " + msg + "</title>\n </head>\n <body>\n  <h1>403 " + msg + "</h1>\n" +
+		"  Access was denied to this resource.<br/><br/>\n\n\n\n </body>\n</html>"
+	if st != "403 "+msg || body != want {
+		t.Fatalf("got %s\n%q\nwant\n%q", st, body, want)
+	}
+}

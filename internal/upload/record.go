@@ -253,5 +253,9 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, id apitoken.Ide
 		h.o.Events.Add(events.Event{Kind: events.KindUpload, Time: h.o.Clock.Now(), Verdict: verdict, Status: out.status,
 			Message: msg, Why: out.why, Details: d})
 	}
-	pypierr.WriteStatus(w, r, out.status, out.message, nil)
+	detail := out.message
+	if out.statusOnly {
+		detail = ""
+	}
+	pypierr.WriteStatusDetail(w, r, out.status, out.message, detail, out.header)
 }

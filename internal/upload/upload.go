@@ -14,7 +14,10 @@ package upload
 import (
 	"errors"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -128,6 +131,11 @@ type outcome struct {
 	message string // "" for 200 OK
 	why     string // the harness's explanation
 	step    string // docs/upload.md check-order step that decided
+	// statusOnly: message goes in the status line, not in the body
+	// (pypierr.Error.StatusOnly).
+	statusOnly bool
+	// header is added to the answer (Allow on a 405).
+	header http.Header
 }
 
 func fail(step string, status int, msg string) *outcome {
@@ -143,7 +151,7 @@ func failErr(step string, e *forklift.Error) *outcome {
 func fromErr(step string, err error) *outcome {
 	var ae *apitoken.Error
 	if errors.As(err, &ae) {
-		return &outcome{status: ae.Status, message: ae.Message, why: ae.Why, step: step}
+		return &outcome{status: ae.Status, message: ae.Message, why: ae.Why, step: step, statusOnly: ae.StatusOnly}
 	}
 	var fe *forklift.Error
 	if errors.As(err, &fe) {
@@ -166,12 +174,35 @@ func (h *Handler) NoSlash(w http.ResponseWriter, r *http.Request) {
 	pypierr.WriteStatus(w, r, http.StatusPermanentRedirect, MsgNoSlash, http.Header{"Location": {loc}})
 }
 
-// ServeHTTP serves /legacy/.
+// legacyActions are the :action values with a route of their own on
+// /legacy/ (warehouse/forklift/__init__.py add_legacy_action_route); any
+// other request falls through to the catch-all upload.html view.
+var legacyActions = map[string]bool{"file_upload": true, "submit": true, "submit_pkg_info": true, "doc_upload": true}
+
+// catchAllMethods is the Allow header of the catch-all view: a template
+// view without require_methods gets warehouse/csrf.py's SAFE_METHODS,
+// sorted and joined by require_method_view.
+const catchAllMethods = "GET, HEAD, OPTIONS"
+
+// ServeHTTP serves /legacy/. The route is chosen by :action in
+// request.params (the query string, then a POST's form): the action views
+// answer POST only (require_methods=["POST"], so other methods get 405
+// with Allow: POST), and everything else reaches the catch-all
+// forklift.legacy.invalid_request view, which renders the upload.html
+// page for GET, HEAD and OPTIONS and answers other methods 405 (warehouse/
+// forklift/__init__.py, warehouse/csrf.py require_method_view).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		// The route's views are all POST views (request_method="POST").
 		drain(r)
-		pypierr.WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {http.MethodPost}})
+		q := r.URL.Query()
+		switch {
+		case q.Has(":action") && legacyActions[q.Get(":action")]:
+			pypierr.WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {http.MethodPost}})
+		case r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions:
+			h.uploadPage(w, r)
+		default:
+			pypierr.WriteStatus(w, r, http.StatusMethodNotAllowed, "", http.Header{"Allow": {catchAllMethods}})
+		}
 		return
 	}
 	id, authErr := h.o.Tokens.Authenticate(r)
@@ -215,26 +246,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "doc_upload":
 		out = fail("action", http.StatusGone, MsgDocUpload)
 	default:
-		// No upload view matches; Warehouse renders its informational
-		// upload.html page.
-		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-		w.Write([]byte(infoPage))
-		return
+		// No action view matches: the catch-all view, which only
+		// answers GET, HEAD and OPTIONS (see ServeHTTP).
+		out = &outcome{status: http.StatusMethodNotAllowed, step: "route", header: http.Header{"Allow": {catchAllMethods}},
+			why: "POST to /legacy/ without :action=file_upload (or submit, submit_pkg_info, doc_upload): no upload view matches, and the catch-all upload page answers GET, HEAD and OPTIONS only"}
 	}
 	h.finish(w, r, id, b, out)
 }
 
-const infoPage = "<!DOCTYPE html>\n<html><head><title>Upload</title></head><body>\n" +
-	"<p>This URL is the endpoint for uploading distributions to PyPI. Use a tool such as twine to upload.</p>\n" +
-	"</body></html>\n"
+// uploadPage stands in for upload.html, a full PyPI page (it extends
+// base.html) that no client parses: its title and text are Warehouse's
+// (warehouse/templates/upload.html, the title as base.html builds it).
+func (h *Handler) uploadPage(w http.ResponseWriter, r *http.Request) {
+	site := "PyPI"
+	if strings.HasPrefix(r.Host, "test.") {
+		site = "TestPyPI"
+	}
+	page := "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<title>" + html.EscapeString(r.Host) + " · " + site + "</title>\n</head>\n<body>\n" +
+		"<h2 class=\"viewport-section__heading\">API endpoint</h2>\n<p>\n" +
+		"This URL is an API endpoint for uploading files to PyPI.\n<br>\n" +
+		"For more information on uploading projects to PyPI, visit the <a href=\"https://packaging.python.org/distributing/#uploading-your-project-to-pypi\" title=\"External link\" target=\"_blank\" rel=\"noopener\">Python Packaging User Guide</a>.\n</p>\n" +
+		"<p>\nOtherwise, we suggest you <a href=\"https://pypi.org/\">go to the PyPI homepage</a>.\n</p>\n</body>\n</html>\n"
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+	if r.Method != http.MethodHead {
+		io.WriteString(w, page)
+	}
+}
 
 // upload runs the checks of docs/upload.md's check order; the first failure wins.
 func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b *body) *outcome {
-	// Step 0: Basic auth with a username other than __token__.
-	if authErr != nil {
-		return fromErr("0 auth", authErr)
-	}
-	// Step 1: sanitize (decorators.py sanitize).
+	// Step 1: sanitize (decorators.py sanitize), the outermost of the
+	// view's decorators (decorator=[sanitize, ensure_uploads_allowed],
+	// which Pyramid applies first to last from the outside in).
 	if b.fileField != "" {
 		if e := forklift.FileFieldError(b.fileField); e != nil {
 			return failErr("1 sanitize", e)
@@ -248,7 +292,14 @@ func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b
 	if h.o.Flags.Enabled(adminflag.DisallowNewUpload) {
 		return fail("3 disallow-new-upload", http.StatusForbidden, MsgNoNewUploads)
 	}
-	// Step 4: identity.
+	// Step 4: identity. ensure_uploads_allowed reads request.identity
+	// only now, after the flags, and that is when the security policies
+	// run: BasicAuthSecurityPolicy.identity raises the password refusal
+	// (warehouse/forklift/decorators.py, warehouse/accounts/
+	// security_policy.py).
+	if authErr != nil {
+		return fromErr("4 identity (password)", authErr)
+	}
 	if id.IsNone() {
 		out := fail("4 identity", apitoken.ErrNoIdentity.Status, apitoken.ErrNoIdentity.Message)
 		out.why = id.Why
