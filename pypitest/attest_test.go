@@ -63,7 +63,7 @@ var (
 // (its own module: sigstore-go stays out of fakepypi's binaries).
 func sigstoreGoVerify(t *testing.T) string {
 	t.Helper()
-	testenv.Slow(t) // the first build compiles sigstore-go: about a minute
+	testenv.Slow(t)          // the first build compiles sigstore-go: about a minute
 	verifierOnce.Do(func() { // rebuilt once per test binary; the build cache makes it a link step
 		_, file, _, _ := runtime.Caller(0)
 		dir := filepath.Join(filepath.Dir(file), "..", "interop", "sigstorego")
