@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/localca"
+	"github.com/fakepypi/fakepypi/internal/pypihdr"
 )
 
 // syncBuffer is a log sink that tests can read while the proxy writes.
@@ -417,4 +418,28 @@ func TestCloseEndsTunnels(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestUpstreamHeaderSpelling: Go's transport canonicalizes the upstream's
+// header names (X-Pypi-Last-Serial); the proxy gives back PyPI's spelling
+// (warehouse/api/simple.py sets X-PyPI-Last-Serial).
+func TestUpstreamHeaderSpelling(t *testing.T) {
+	f := start(t)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pypihdr.Set(w.Header(), pypihdr.LastSerial, "7")
+	}))
+	defer backend.Close()
+	if err := f.p.HandleUpstream("pypi.org", backend.URL); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET http://pypi.org/simple/ HTTP/1.1\r\nHost: pypi.org\r\nConnection: close\r\n\r\n")
+	raw, _ := io.ReadAll(conn)
+	if !strings.Contains(string(raw), "\r\nX-PyPI-Last-Serial: 7\r\n") {
+		t.Fatalf("answer through the proxy:\n%s", raw)
+	}
 }

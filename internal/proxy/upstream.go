@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/fakepypi/fakepypi/internal/localca"
+	"github.com/fakepypi/fakepypi/internal/pypihdr"
 )
 
 // newUpstream returns a reverse proxy to base that keeps the upstream's
@@ -35,8 +36,14 @@ func newUpstream(base *url.URL, ca *localca.CA, log *slog.Logger) http.Handler {
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
-		Transport:      t,
-		ModifyResponse: writeCustomStatus,
+		Transport: t,
+		ModifyResponse: func(resp *http.Response) error {
+			// The transport parsed the upstream's header names into Go's
+			// canonical form; give back PyPI's spelling (for the raw
+			// writer; respelling does it for the ReverseProxy's).
+			pypihdr.Respell(resp.Header)
+			return writeCustomStatus(resp)
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, errWrittenRaw) {
 				return
@@ -96,9 +103,28 @@ func writeCustomStatus(resp *http.Response) error {
 type responseWriterKey struct{}
 
 // withResponseWriter makes the ResponseWriter reachable from
-// ModifyResponse, which only sees the outgoing request.
+// ModifyResponse, which only sees the outgoing request, and gives the
+// answer's headers PyPI's spelling: the ReverseProxy copies them with
+// Header.Add, which canonicalizes the names again.
 func withResponseWriter(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), responseWriterKey{}, w)))
+		h.ServeHTTP(respelling{w}, r.WithContext(context.WithValue(r.Context(), responseWriterKey{}, w)))
 	})
 }
+
+// respelling applies pypihdr.Respell just before the headers are sent.
+type respelling struct{ http.ResponseWriter }
+
+func (w respelling) WriteHeader(code int) {
+	pypihdr.Respell(w.Header())
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w respelling) Write(b []byte) (int, error) {
+	pypihdr.Respell(w.Header()) // no effect once the headers are out
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController (the ReverseProxy's flushes) reach
+// the connection's writer.
+func (w respelling) Unwrap() http.ResponseWriter { return w.ResponseWriter }

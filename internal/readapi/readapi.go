@@ -22,6 +22,7 @@ package readapi
 
 import (
 	"context"
+	"github.com/fakepypi/fakepypi/internal/pypihdr"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -179,8 +180,10 @@ func notFoundText(w http.ResponseWriter) {
 	w.Write([]byte("404 Not Found"))
 }
 
+// lastSerial sets X-PyPI-Last-Serial spelled as Warehouse spells it
+// (warehouse/api/simple.py), not as Header.Set would (X-Pypi-Last-Serial).
 func lastSerial(w http.ResponseWriter, serial int64) {
-	w.Header().Set("X-PyPI-Last-Serial", strconv.FormatInt(serial, 10))
+	pypihdr.Set(w.Header(), pypihdr.LastSerial, strconv.FormatInt(serial, 10))
 }
 
 // project looks a project up by the normalized form of a URL name; each

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -139,7 +141,9 @@ func TestSimpleDetailGolden(t *testing.T) {
 	})
 
 	resp, body = get(t, f.srv.URL+"/simple/demo-pkg/", "Accept", MIMESimpleV1JSON)
-	wantJSON := `{"alternate-locations":[],"files":[` +
+	// warehouse/packaging/utils.py _simple_detail: no alternate-locations
+	// (removed in warehouse#19915).
+	wantJSON := `{"files":[` +
 		`{"core-metadata":{"sha256":"` + sha(f.meta) + `"},"data-dist-info-metadata":{"sha256":"` + sha(f.meta) + `"},"filename":"demo_pkg-1.0-py3-none-any.whl","hashes":{"sha256":"` + wf.SHA256 + `"},"provenance":null,"requires-python":"<4,>=3.8","size":` + strconv.Itoa(len(f.wheel)) + `,"upload-time":"2024-01-17T16:53:12.779164Z","url":"https://files.pythonhosted.org/packages/` + wf.Path + `","yanked":false},` +
 		`{"core-metadata":false,"data-dist-info-metadata":false,"filename":"demo_pkg-1.0.tar.gz","hashes":{"sha256":"` + sf.SHA256 + `"},"provenance":null,"requires-python":"<4,>=3.8","size":20,"upload-time":"2024-01-17T16:53:13Z","url":"https://files.pythonhosted.org/packages/` + sf.Path + `","yanked":false}` +
 		`],"meta":{"_last-serial":5,"api-version":"1.4"},"name":"demo-pkg","project-status":{"status":"active"},"versions":["1.0"]}` + "\n"
@@ -431,4 +435,25 @@ func mount(h *Handler, r *mux.Router) {
 	f.Path("/projects/{project}/releases/{version}").Methods(http.MethodDelete).HandlerFunc(h.ControlDeleteRelease)
 	f.Path("/projects/{project}/files/{filename}").Methods(http.MethodDelete).HandlerFunc(h.ControlDeleteFile)
 	f.Path("/projects/{project}").Methods(http.MethodDelete).HandlerFunc(h.ControlDeleteProject)
+}
+
+// TestHeaderSpelling: Warehouse sets X-PyPI-Last-Serial with that
+// spelling (warehouse/api/simple.py, warehouse/legacy/api/json.py); the
+// bytes on the wire must not be Go's X-Pypi-Last-Serial.
+func TestHeaderSpelling(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.seedDemo(t)
+	for _, path := range []string{"/simple/", "/simple/demo-pkg/", "/pypi/demo-pkg/json"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: pypi.org\r\nConnection: close\r\n\r\n", path)
+		raw, _ := io.ReadAll(conn)
+		conn.Close()
+		head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+		if !strings.Contains(head, "\r\nX-PyPI-Last-Serial: ") || strings.Contains(head, "X-Pypi-Last-Serial") {
+			t.Errorf("%s: headers\n%s", path, head)
+		}
+	}
 }

@@ -138,15 +138,15 @@ func (h *Handler) SimpleDetail(w http.ResponseWriter, r *http.Request) {
 				{Key: "yanked", Value: sf.yanked},
 			}
 		}
-		// "alternate-locations" (PEP 708) is always present in Warehouse's
-		// context (tests/unit/api/test_simple.py); the fake has none.
+		// warehouse/packaging/utils.py _simple_detail: no
+		// "alternate-locations" since warehouse#19915 (2026-06-18) removed
+		// PEP 708 support.
 		writeSimpleJSON(w, obj{
-			"meta":                obj{"api-version": APIVersion, "_last-serial": p.LastSerial},
-			"name":                p.NormalizedName,
-			"project-status":      obj{"status": status},
-			"versions":            versions,
-			"files":               list,
-			"alternate-locations": []string{},
+			"meta":           obj{"api-version": APIVersion, "_last-serial": p.LastSerial},
+			"name":           p.NormalizedName,
+			"project-status": obj{"status": status},
+			"versions":       versions,
+			"files":          list,
 		})
 		return
 	}
