@@ -26,11 +26,13 @@ func commands() []command {
 	up, _ := newUpFlags()
 	prox, _ := newProxyFlags()
 	health, _, _ := newHealthcheckFlags()
+	mint, _ := newMintFlags()
 	return []command{
 		{nil, serve, "fakeindex.md", "## Running"},
 		{[]string{"up"}, up, "harness.md", "## `fakeindex up` flags"},
 		{[]string{"proxy"}, prox, "containers.md", "### `fakeindex proxy`"},
 		{[]string{"healthcheck"}, health, "containers.md", "### `fakeindex healthcheck`"},
+		{[]string{"mint"}, mint, "harness.md", "## `fakeindex mint`"},
 	}
 }
 

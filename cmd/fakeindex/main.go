@@ -1,14 +1,16 @@
 // Command fakeindex runs an offline PyPI for testing publishing clients:
-// the trusted-publishing exchange, with the upload endpoint and read APIs
-// as they land, plus a JSON control plane under /_fake/.
+// the trusted-publishing exchange, the upload endpoint and the read APIs,
+// plus a JSON control plane under /_fake/.
 //
 // Usage:
 //
 //	fakeindex [flags]
-//	fakeindex up [flags]   (the whole harness: CA, issuer, index, proxy)
-//	fakeindex proxy [flags]         (the proxy alone, for containers; proxy.go)
-//	fakeindex attest [flags] DIST...  (PEP 740 attestations in the job; attest.go)
-//	fakeindex healthcheck [--url U] (container health check; healthcheck.go)
+//	fakeindex up [flags] [-- COMMAND [ARGS...]]  (the whole harness: CA, issuer, index, proxy; up.go, job.go)
+//	fakeindex mint [--repository-url URL]       (the action's token exchange, in a job; mint.go)
+//	fakeindex proxy [flags]                     (the proxy alone, for containers; proxy.go)
+//	fakeindex attest [flags] DIST...            (PEP 740 attestations in the job; attest.go)
+//	fakeindex healthcheck [--url U]             (container health check; healthcheck.go)
+//	fakeindex version                           (version.go)
 //
 // With --addr 127.0.0.1:0 it picks a free port and prints the URL on one
 // line once it is ready to serve.
@@ -35,6 +37,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/indexfault"
 	"github.com/fakepypi/fakepypi/internal/logging"
 	"github.com/fakepypi/fakepypi/internal/oidc"
+	"github.com/fakepypi/fakepypi/internal/suggest"
 )
 
 type multi []string
@@ -43,13 +46,7 @@ func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "fakeindex:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,6 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "proxy" {
 		return runProxy(ctx, args[1:], stdout, stderr) // the proxy alone, for containers: proxy.go
 	}
+	if len(args) > 0 && args[0] == "mint" {
+		return runMint(ctx, args[1:], stdout, stderr) // gh-action-pypi-publish's exchange, in a job: mint.go
+	}
+	if len(args) > 0 && (args[0] == "version" || args[0] == "--version" || args[0] == "-version") {
+		return printVersion(stdout, "fakeindex") // version.go
+	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return runHealthcheck(ctx, args[1:], stdout, stderr) // for FROM-scratch images: healthcheck.go
 	}
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if f.fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see --help)", f.fs.Arg(0))
+		return usageErrorf("unexpected argument %q%s (see fakeindex --help)", f.fs.Arg(0), suggest.DidYouMean(f.fs.Arg(0), subcommands))
 	}
 	// Local names as before the flags moved into serveFlags.
 	addr, config, audience, domain, data := f.addr, f.config, f.audience, f.domain, f.data
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *config != "" {
 		var err error
 		if setup, err = indexconfig.Load(*config); err != nil {
-			return err
+			return configFileError("--config", *config, err, "examples/demo.yaml is a configuration to start from (format: docs/fakeindex.md)")
 		}
 	}
 	if *audience != "" {
@@ -161,9 +164,16 @@ An offline PyPI: trusted-publishing exchange, control plane under /_fake/.
 Flags:
 `
 
+// subcommands are fakeindex's commands, for "did you mean" on a typo.
+var subcommands = []string{"up", "mint", "proxy", "healthcheck", "version"}
+
 const serveUsageTail = `
   fakeindex up [flags]
 	the whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help
+  fakeindex mint [--repository-url URL]
+	in a job (fakeindex up -- COMMAND, up --shell): gh-action-pypi-publish's exchange; prints the PyPI token
+  fakeindex version, fakeindex --version
+	the module version and VCS revision it was built from
   fakeindex proxy [flags]
 	the proxy alone, in front of separate index and issuer processes (compose.yaml); see fakeindex proxy --help
   fakeindex healthcheck [--url URL]
@@ -205,19 +215,30 @@ func newServeFlags() *serveFlags {
 // parseFlags parses args into fs. Asked-for help (-h, --help) is output,
 // not an error: it goes to stdout, so "fakeindex --help | less" works, and
 // run returns flag.ErrHelp, which main turns into exit status 0, as
-// fakeissuer does. After a bad flag, the usage goes to stderr with the
-// error.
+// fakeissuer does. A bad flag is a usage error (exit status 2): one line
+// saying what is wrong, with the nearest flag for a typo, then the usage
+// line and where the full list is, rather than every flag.
 func parseFlags(fs *flag.FlagSet, head, tail string, args []string, stdout, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // printed below, on the stream that fits
+	fs.SetOutput(io.Discard) // the flag package's own messages: rewritten below
+	fs.Usage = func() {}
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		printUsage(stdout, fs, head, tail)
+		return err
 	case err != nil:
-		printUsage(stderr, fs, head, tail)
+		err = suggest.FlagError(fs, err)
+		fmt.Fprintf(stderr, "fakeindex: %v\n%s", err, usageLine(head))
+		return &usageError{fmt.Errorf("%w: %v", errFlagPrinted, err)}
 	}
-	return err
+	return nil
+}
+
+// usageLine is the first line of a usage text ("Usage: fakeindex up
+// [flags]"), printed after a bad flag.
+func usageLine(head string) string {
+	line, _, _ := strings.Cut(head, "\n")
+	return line + "\n"
 }
 
 // printUsage writes head, every flag with its default, then tail.

@@ -19,7 +19,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/logging"
 )
 
-const upUsage = `Usage: fakeindex up [flags]
+const upUsage = `Usage: fakeindex up [flags] [-- COMMAND [ARGS...]]
 
 Runs the whole fakepypi harness in one process: a local CA, the fake CI
 issuer (GitHub Actions' token endpoint...), the fake PyPI and TestPyPI, and an
@@ -37,16 +37,23 @@ publisher matching the issuer's default run context (octo-org/octo-repo,
 .github/workflows/release.yml), so a publish from the printed environment
 succeeds out of the box.
 
-Once every listener is ready it prints the environment a publish job needs as
-"export K='V'" lines on stdout (GITHUB_ACTIONS, ACTIONS_ID_TOKEN_REQUEST_URL and
-_TOKEN, HTTPS_PROXY, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, PIP_CERT, index URLs for
-twine, uv and pip...), writes it to --env-file if given, and runs until SIGINT
-or SIGTERM. Typical use, in one shell:
+With -- COMMAND, it runs COMMAND in the environment of a GitHub Actions
+publish job (GITHUB_ACTIONS, ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN,
+HTTPS_PROXY, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, PIP_CERT, ...; this fakeindex
+first on PATH), stops the harness when COMMAND exits, and exits with its
+status. Your shell's environment is not touched:
 
-  fakeindex up --env-file fakepypi.env &
-  until [ -f fakepypi.env ]; do sleep 0.1; done
-  . ./fakepypi.env
-  twine upload dist/*
+  fakeindex up -- twine upload dist/*                     (twine >= 6.1: trusted publishing)
+  fakeindex up -- sh -c 'twine upload -u __token__ -p "$(fakeindex mint)" dist/*'
+  fakeindex up --shell                                    (an interactive job; exit to stop)
+
+Without either, once every listener is ready it prints that environment as
+"export K='V'" lines on stdout, writes it to --env-file if given, and runs
+until SIGINT or SIGTERM, for clients in other shells:
+
+  fakeindex up --env-file job.env &
+  until [ -f job.env ]; do sleep 0.1; done
+  . ./job.env
 
 The index keeps projects and uploads in memory: every start begins from the
 configuration, unless --persist keeps them in the data directory. The data
@@ -57,16 +64,24 @@ Flags:
 `
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flagArgs, command, hasCommand := splitCommand(args) // job.go
 	fs, f := newUpFlags()
-	if err := parseFlags(fs, upUsage, "", args, stdout, stderr); err != nil {
+	if err := parseFlags(fs, upUsage, "", flagArgs, stdout, stderr); err != nil {
 		return err
 	}
 	// Local names as before the flags moved into upFlags.
 	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme := f.addrIndex, f.addrIssuer, f.addrProxy, f.data, f.config, f.issuerCfg, f.scheme
 	noProxy, noIssuer, noTest, envFile, quiet, sets := f.noProxy, f.noIssuer, f.noTest, f.envFile, f.quiet, *f.sets
 	if fs.NArg() > 0 {
-		return fmt.Errorf("up: unexpected argument %q (see fakeindex up --help)", fs.Arg(0))
+		return usageErrorf("up: unexpected argument %q: to run a command in the job, put -- before it: fakeindex up -- %s", fs.Arg(0), strings.Join(fs.Args(), " "))
 	}
+	switch {
+	case hasCommand && len(command) == 0:
+		return usageErrorf("up: nothing after --: want fakeindex up [flags] -- COMMAND [ARGS...]")
+	case hasCommand && *f.shell:
+		return usageErrorf("up: --shell and -- COMMAND are two ways to run the job: choose one")
+	}
+	job := hasCommand || *f.shell
 
 	opts := harness.Options{
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
@@ -74,7 +89,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Control:      f.control.Policy(),
 		SigstoreAddr: *f.addrSigstore, SigstoreFaults: *f.sigFaults,
 	}
-	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
+	// In a job the client's output is what matters: only refusals and
+	// failures (WARN) are logged beside it.
+	level := slog.LevelInfo
+	if job {
+		level = slog.LevelWarn
+	}
+	logger, err := logging.New(stderr, *f.logFormat, level)
 	if err != nil {
 		return err
 	}
@@ -84,24 +105,27 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *config != "" {
 		setup, err := indexconfig.Load(*config)
 		if err != nil {
-			return err
+			return configFileError("--config", *config, err, "examples/demo.yaml is a configuration to start from (format: docs/fakeindex.md)")
 		}
 		opts.Setup = setup
 	}
 	if *issuerCfg != "" {
 		cfg, err := issuer.LoadConfig(*issuerCfg)
 		if err != nil {
-			return err
+			return configFileError("--issuer-config", *issuerCfg, err, "the format is in docs/fakeissuer.md")
 		}
 		opts.Issuer = cfg
+	}
+	if err := f.run.apply(fs, &opts); err != nil { // runcontext.go
+		return err
 	}
 	for _, s := range sets {
 		path, value, ok := strings.Cut(s, "=")
 		if !ok {
-			return fmt.Errorf("--set %q: want path=value", s)
+			return usageErrorf("--set %q: want path=value, e.g. github.environment=pypi", s)
 		}
 		if err := opts.Issuer.Context.Set(path, value); err != nil {
-			return fmt.Errorf("--set %q: %v", s, err)
+			return usageErrorf("--set %q: %v", s, err)
 		}
 	}
 
@@ -122,6 +146,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// file would point clients at nothing.
 		defer os.Remove(*envFile)
 	}
+	if job {
+		return runUpJob(ctx, h, command, stdout, stderr) // job.go
+	}
 	banner(stderr, h, *envFile)
 	io.WriteString(stdout, h.Shell())
 
@@ -137,10 +164,11 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type upFlags struct {
 	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme, envFile *string
 	logFormat                                                                  *string
-	noProxy, noIssuer, noTest, quiet, persist                                  *bool
+	noProxy, noIssuer, noTest, quiet, persist, shell                           *bool
 	sets, faults, sigFaults                                                    *multi
 	addrSigstore                                                               *string
 	control                                                                    *controlplane.Flags
+	run                                                                        *runFlags
 }
 
 func newUpFlags() (*flag.FlagSet, *upFlags) {
@@ -158,12 +186,14 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.noProxy = fs.Bool("no-proxy", false, "do not start the proxy: the env names the direct index URL (twine then skips trusted publishing; uv and gh-action-pypi-publish need https)")
 	f.noIssuer = fs.Bool("no-issuer", false, "do not start the issuer: tokens come from elsewhere, and the env has no CI variables")
 	f.noTest = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
+	f.shell = fs.Bool("shell", false, "run an interactive shell ($SHELL, else /bin/sh) in the job's environment, with a prompt saying so; the harness stops when the shell exits")
 	f.envFile = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
 	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
 	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.sigFaults, "sigstore-fault", "`name`: make the fake Sigstore misbehave from the start: other-identity, expired-certificate, missing-entry, bad-inclusion-proof, bad-signature (repeatable; docs/attestations.md)")
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make PyPI's index (not TestPyPI's) misbehave on every request, e.g. upload=status:503 (repeatable; docs/fakeindex.md, \"Faults\")")
 	f.control = controlplane.AddFlags(fs)
+	f.run = addRunFlags(fs)
 	fs.Var(f.sets, "set", "set one field of the issuer's run context: `path=value`, e.g. github.environment=pypi (repeatable; docs/fakeissuer.md)")
 	return fs, f
 }
@@ -196,8 +226,7 @@ func banner(w io.Writer, h *harness.Harness, envFile string) {
 		if h.ProxyURL() != "" {
 			p("           through the proxy: %s", harness.GitHubTokenURL)
 		}
-		g := h.Issuer().Context().GitHub
-		p("  run      %s, %s@%s", g.Repository, g.WorkflowFile, g.Ref)
+		p("  run      %s", jobDescription(h))
 	}
 	if h.ProxyURL() != "" {
 		p("  proxy    %s  (HTTPS_PROXY; other hosts are refused)", h.ProxyURL())
@@ -210,4 +239,29 @@ func banner(w io.Writer, h *harness.Harness, envFile string) {
 		p("  env      %s  (. it in a shell; removed on shutdown)", envFile)
 	}
 	p("Stop with Ctrl-C or SIGTERM.")
+	name := invokedAs()
+	if envFile != "" {
+		p("Next, in another terminal:  . %s && %s mint", shellPath(envFile), name)
+		return
+	}
+	p("Next, in another terminal:  %s up --shell   (a publish job with a harness of its own; or restart this with --env-file job.env and . ./job.env there)", name)
+}
+
+// invokedAs is how the user ran fakeindex, for the commands the banner
+// suggests: "go run ./cmd/fakeindex" when go run built it (its binary is
+// in a go-build temporary directory), else "fakeindex".
+func invokedAs() string {
+	if exe, err := os.Executable(); err == nil && strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/fakeindex"
+	}
+	return "fakeindex"
+}
+
+// shellPath is p as "." needs it: a relative path gets a "./" (". job.env"
+// searches PATH).
+func shellPath(p string) string {
+	if filepath.IsAbs(p) || strings.HasPrefix(p, ".") {
+		return p
+	}
+	return "./" + p
 }

@@ -87,26 +87,6 @@ type serveFlags struct {
 	usage        func(io.Writer)
 }
 
-// githubShortcuts maps a flag to its run-context field.
-var githubShortcuts = []struct{ flag, field, usage string }{
-	{"repository", "repository", "GitHub repository `owner/name` (default octo-org/octo-repo)"},
-	{"repository-id", "repository_id", "repository_id claim"},
-	{"owner", "owner", "repository_owner (default: the repository's owner)"},
-	{"owner-id", "owner_id", "repository_owner_id claim"},
-	{"workflow", "workflow", "workflow name (workflow claim, GITHUB_WORKFLOW)"},
-	{"workflow-file", "workflow_file", "workflow `path` in the repository (default .github/workflows/release.yml)"},
-	{"ref", "ref", "git `ref`: refs/heads/X, refs/tags/X or refs/pull/N/merge (default refs/heads/main)"},
-	{"sha", "sha", "commit `sha` (default: derived from repository and ref)"},
-	{"event", "event", "event_name: push, release, workflow_dispatch, pull_request... (default push)"},
-	{"environment", "environment", "deployment environment (sub becomes repo:O/R:environment:ENV)"},
-	{"actor", "actor", "actor claim (default octocat)"},
-	{"actor-id", "actor_id", "actor_id claim"},
-	{"runner-environment", "runner_environment", "github-hosted or self-hosted"},
-	{"visibility", "visibility", "repository_visibility: public, private or internal"},
-	{"reusable-workflow", "reusable_workflow", "reusable workflow running the job, `org/repo/.github/workflows/x.yml@ref` (job_workflow_ref)"},
-	{"enterprise", "enterprise", "enterprise slug (adds enterprise and enterprise_id)"},
-}
-
 func newServeFlags(stderr io.Writer) *serveFlags {
 	f := &serveFlags{fs: flag.NewFlagSet("fakeissuer", flag.ContinueOnError), github: map[string]*string{}}
 	fs := f.fs
@@ -125,8 +105,8 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 	fs.Var(&f.faults, "fault", "`FAULT` applied to every token, e.g. expired or claim:actor=eve (repeatable; see docs)")
 	fs.Var(&f.sets, "set", "`section.field=value` set any run-context field, e.g. gitlab.project_path=g/p (repeatable)")
 	f.control = controlplane.AddFlags(fs)
-	for _, s := range githubShortcuts {
-		f.github[s.flag] = fs.String(s.flag, "", s.usage)
+	for _, s := range issuer.GitHubShortcuts {
+		f.github[s.Flag] = fs.String(s.Flag, "", s.Usage)
 	}
 	f.usage = func(w io.Writer) {
 		fmt.Fprint(w, `Usage:
@@ -222,10 +202,10 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	cfg.Control.AllowHosts = append(cfg.Control.AllowHosts, control.AllowHosts...)
 	cfg.Control.DirectOnly = cfg.Control.DirectOnly || control.DirectOnly
 	cfg.Faults = append(cfg.Faults, faults...)
-	for _, s := range githubShortcuts {
-		if set[s.flag] {
-			if err := cfg.Context.Set("github."+s.field, *f.github[s.flag]); err != nil {
-				return cfg, fmt.Errorf("--%s: %w", s.flag, err)
+	for _, s := range issuer.GitHubShortcuts {
+		if set[s.Flag] {
+			if err := cfg.Context.Set("github."+s.Field, *f.github[s.Flag]); err != nil {
+				return cfg, fmt.Errorf("--%s: %w", s.Flag, err)
 			}
 		}
 	}

@@ -115,6 +115,10 @@ type Options struct {
 	// Issuer configures the fake issuer (run context, faults, keys...).
 	// Addr and PublicURL are set by Start.
 	Issuer issuer.Config
+	// CI is the kind of CI job Env describes: issuer.GitHub (default) or
+	// issuer.GitLab, whose tokens are minted into the environment at
+	// Start, as GitLab does when a job starts.
+	CI issuer.Kind
 	// NoIssuer skips the fake issuer: tokens come from elsewhere (e.g. a
 	// separate fakeissuer), and Env holds no CI variables.
 	NoIssuer bool
@@ -160,6 +164,7 @@ type Harness struct {
 	sigHandler                    http.Handler
 	indexURL, issuerURL, proxyURL string
 	sigstoreURL                   string
+	ci                            issuer.Kind
 	env, unset                    []string
 	controlToken                  string
 	limits                        httpserver.Limits
@@ -188,6 +193,14 @@ func Start(opts Options) (_ *Harness, err error) {
 		}
 	}
 
+	switch opts.CI {
+	case "", issuer.GitHub, issuer.GitLab:
+	default:
+		// Buildkite's and CircleCI's jobs get their token from an agent
+		// command, Google's from a metadata server: fakeissuer env
+		// --ci KIND --bin-dir DIR provides those.
+		return nil, fmt.Errorf("harness: a job environment for %q is not provided (github or gitlab; fakeissuer env --ci %s gives the others)", opts.CI, opts.CI)
+	}
 	if opts.Persist && opts.Dir == "" {
 		// A temporary Dir is removed by Close: nothing would persist.
 		return nil, errors.New("harness: Persist needs a Dir")
@@ -435,7 +448,14 @@ func (h *Harness) Client() *http.Client {
 func (h *Harness) buildEnv(opts Options) error {
 	add := func(k, v string) { h.env = append(h.env, k+"="+v) }
 	if h.iss != nil {
-		e, err := h.iss.Env(issuer.GitHub, issuer.EnvOptions{})
+		kind := opts.CI
+		if kind == "" {
+			kind = issuer.GitHub
+		}
+		h.ci = kind
+		// GitLab puts one token per audience in the job's environment:
+		// PYPI_ID_TOKEN for PyPI, TESTPYPI_ID_TOKEN for TestPyPI.
+		e, err := h.iss.Env(kind, issuer.EnvOptions{Audiences: []string{"pypi", "testpypi"}})
 		if err != nil {
 			return err
 		}
@@ -687,3 +707,7 @@ func (h *Harness) landing(r *http.Request, l *pages.Landing) {
 		l.Env = append(l.Env, pages.EnvVar{Name: k, Value: v})
 	}
 }
+
+// CI is the kind of CI job Env describes (issuer.GitHub unless
+// Options.CI said otherwise).
+func (h *Harness) CI() issuer.Kind { return h.ci }

@@ -18,6 +18,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
+	"github.com/fakepypi/fakepypi/internal/suggest"
 )
 
 // File is the whole setup. Its zero value is a valid, empty index that
@@ -153,6 +154,9 @@ func checkKeys(f *File, n *yaml.Node, t reflect.Type) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if !allowed[k.Value] {
+			if hint := suggest.DidYouMean(k.Value, names); hint != "" {
+				return f.errf(k, "unknown key %q%s", k.Value, hint)
+			}
 			return f.errf(k, "unknown key %q (known: %s)", k.Value, strings.Join(names, ", "))
 		}
 	}

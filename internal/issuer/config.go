@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 
+	"github.com/fakepypi/fakepypi/internal/suggest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -56,6 +58,7 @@ func yamlError(name string, err error) error {
 		msgs = te.Errors
 	}
 	for i, m := range msgs {
+		m = suggest.YAMLUnknownField(m, reflect.TypeOf(Config{}))
 		if sub := yamlLine.FindStringSubmatch(strings.TrimSpace(m)); sub != nil {
 			msgs[i] = name + ":" + sub[1] + ": " + sub[2]
 		} else {

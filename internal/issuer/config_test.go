@@ -40,13 +40,15 @@ context:
 
 func TestConfigErrorsNameFileAndLine(t *testing.T) {
 	cases := map[string]struct{ yaml, want string }{
-		"unknown field": {"seed: x\nnonsense: 1\n", "bad.yaml:2: field nonsense not found"},
+		"unknown field": {"seed: x\nnonsense: 1\n", `bad.yaml:2: unknown key "nonsense" (known: addr, public_url, seed,`},
+		"typo":          {"context:\n  github:\n    enviroment: pypi\n", `bad.yaml:3: unknown key "enviroment" (did you mean environment?)`},
+		"workflow file": {"context:\n  github:\n    workflow_file: release.yml\n", `bad.yaml:3: context.github.workflow_file: "release.yml": GitHub runs workflows only from .github/workflows/`},
 		"type":          {"keys: many\n", "bad.yaml:1: cannot unmarshal"},
 		"syntax":        {"seed: [\n", "bad.yaml:"},
 		"fault":         {"faults:\n  - expired\n  - bogus\n", `bad.yaml:3: unknown fault "bogus"`},
 		"repository":    {"context:\n  github:\n    ref: refs/heads/x\n    repository: nope\n", `bad.yaml:4: context.github.repository: "nope": want owner/name`},
 		"issuer kind":   {"issuers:\n  travis: https://x\n", "bad.yaml:2: issuers.travis: unknown CI kind"},
-		"nested field":  {"context:\n  gitlab:\n    projectpath: x\n", "bad.yaml:3: field projectpath not found"},
+		"nested field":  {"context:\n  gitlab:\n    projectpath: x\n", `bad.yaml:3: unknown key "projectpath" (did you mean project_path?)`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -4,10 +4,13 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/fakepypi/fakepypi/internal/suggest"
 )
 
 // RunContext describes the CI job whose tokens the server mints: one
@@ -280,10 +283,20 @@ func (rc *RunContext) validate() error {
 		return &FieldError{"context.github.repository", fmt.Sprintf("%q: want owner/name", g.Repository)}
 	}
 	if !strings.HasPrefix(g.Ref, "refs/") {
-		return &FieldError{"context.github.ref", fmt.Sprintf("%q: want refs/heads/X, refs/tags/X or refs/pull/N/merge", g.Ref)}
+		return &FieldError{"context.github.ref", fmt.Sprintf("%q: want refs/heads/X, refs/tags/X or refs/pull/N/merge (GitHub puts the full ref in the token)", g.Ref)}
 	}
-	if g.ReusableWorkflow != "" && !strings.Contains(g.ReusableWorkflow, "@") {
-		return &FieldError{"context.github.reusable_workflow", fmt.Sprintf("%q: want org/repo/.github/workflows/x.yml@ref", g.ReusableWorkflow)}
+	if msg := workflowPathProblem(g.WorkflowFile); msg != "" {
+		return &FieldError{"context.github.workflow_file", fmt.Sprintf("%q: %s", g.WorkflowFile, msg)}
+	}
+	if g.ReusableWorkflow != "" {
+		path, ref, ok := strings.Cut(g.ReusableWorkflow, "@")
+		_, file, inRepo := strings.Cut(path, "/.github/workflows/")
+		if !ok || ref == "" || !inRepo || strings.Count(strings.SplitN(path, "/.github/", 2)[0], "/") != 1 {
+			return &FieldError{"context.github.reusable_workflow", fmt.Sprintf("%q: want org/repo/.github/workflows/x.yml@ref", g.ReusableWorkflow)}
+		}
+		if msg := workflowPathProblem(".github/workflows/" + file); msg != "" {
+			return &FieldError{"context.github.reusable_workflow", fmt.Sprintf("%q: %s", g.ReusableWorkflow, msg)}
+		}
 	}
 	if i := strings.LastIndex(rc.GitLab.ProjectPath, "/"); i <= 0 || i == len(rc.GitLab.ProjectPath)-1 {
 		return &FieldError{"context.gitlab.project_path", fmt.Sprintf("%q: want group/project", rc.GitLab.ProjectPath)}
@@ -294,9 +307,29 @@ func (rc *RunContext) validate() error {
 	return nil
 }
 
+// workflowPathProblem says why GitHub could never run a workflow from path,
+// or "". GitHub runs workflows only from files directly in
+// .github/workflows/ ending in .yml or .yaml, and its tokens name that
+// path (workflow_ref, job_workflow_ref); PyPI's publisher form asks for the
+// file name alone, which is the usual mistake here.
+func workflowPathProblem(path string) string {
+	file, ok := strings.CutPrefix(path, ".github/workflows/")
+	switch {
+	case !ok && !strings.Contains(path, "/"):
+		return fmt.Sprintf("GitHub runs workflows only from .github/workflows/, so a token names .github/workflows/%s; PyPI's publisher form asks for the file name alone, the run context for its path", path)
+	case !ok:
+		return "GitHub runs workflows only from .github/workflows/ (want .github/workflows/NAME.yml)"
+	case file == "" || strings.Contains(file, "/"):
+		return "GitHub runs workflows only from files directly in .github/workflows/, not from subdirectories"
+	case !strings.HasSuffix(file, ".yml") && !strings.HasSuffix(file, ".yaml"):
+		return "GitHub runs only .yml and .yaml files as workflows"
+	}
+	return ""
+}
+
 // Set assigns one field by its dotted YAML name, e.g. "github.environment"
 // = "pypi", parsing the value for the field's type. It backs --set.
-func (rc *RunContext) Set(path, value string) error {
+func (rc *RunContext) Set(path, value string) (err error) {
 	section, field, ok := strings.Cut(path, ".")
 	if !ok {
 		return fmt.Errorf("%q: want section.field, e.g. github.environment", path)
@@ -304,12 +337,25 @@ func (rc *RunContext) Set(path, value string) error {
 	v := reflect.ValueOf(rc).Elem()
 	sv, ok := fieldByTag(v, section)
 	if !ok {
-		return fmt.Errorf("%q: unknown section %q", path, section)
+		return fmt.Errorf("%q: unknown section %q%s", path, section, suggest.DidYouMean(section, yamlTags(v.Type())))
 	}
 	fv, ok := fieldByTag(sv, field)
 	if !ok {
-		return fmt.Errorf("%q: unknown field %q in %s", path, field, section)
+		return fmt.Errorf("%q: unknown field %q in %s%s", path, field, section, suggest.DidYouMean(field, yamlTags(sv.Type())))
 	}
+	defer func() {
+		// A value GitHub (or GitLab) could never put in a token is refused
+		// here, naming the flag's path, rather than at start.
+		if err != nil {
+			return
+		}
+		check := rc.clone()
+		check.fill()
+		var fe *FieldError
+		if errors.As(check.validate(), &fe) && fe.Path == "context."+path {
+			err = errors.New(fe.Msg)
+		}
+	}()
 	switch fv.Kind() {
 	case reflect.String:
 		fv.SetString(value)
@@ -335,6 +381,17 @@ func (rc *RunContext) Set(path, value string) error {
 		return fmt.Errorf("%s: cannot set a %s", path, fv.Kind())
 	}
 	return nil
+}
+
+// yamlTags lists the YAML names of a struct type's fields.
+func yamlTags(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			names = append(names, tag)
+		}
+	}
+	return names
 }
 
 func fieldByTag(v reflect.Value, name string) (reflect.Value, bool) {

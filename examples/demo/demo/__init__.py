@@ -1,0 +1,5 @@
+"""The package of fakepypi's quick start."""
+
+
+def hello():
+    return "hello from the fake PyPI"

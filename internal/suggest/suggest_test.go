@@ -1,0 +1,65 @@
+package suggest
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"reflect"
+	"testing"
+)
+
+func TestNearest(t *testing.T) {
+	keys := []string{"repository", "environment", "workflow_file", "ref", "owner"}
+	for _, c := range []struct{ word, want string }{
+		{"enviroment", "environment"},
+		{"enviornment", "environment"},
+		{"Environment", "environment"},
+		{"workflow-file", "workflow_file"},
+		{"repo", ""}, // too far to be a typo
+		{"reff", "ref"},
+		{"zzz", ""},
+	} {
+		got, ok := Nearest(c.word, keys)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("Nearest(%q) = %q, %v; want %q", c.word, got, ok, c.want)
+		}
+	}
+}
+
+func TestFlagError(t *testing.T) {
+	fs := flag.NewFlagSet("fakeindex up", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.String("environment", "", "")
+	err := FlagError(fs, fs.Parse([]string{"--enviroment", "pypi"}))
+	if err == nil || err.Error() != "unknown flag --enviroment (did you mean --environment?) (see fakeindex up --help)" {
+		t.Fatalf("%v", err)
+	}
+	if !errors.Is(FlagError(fs, flag.ErrHelp), flag.ErrHelp) || FlagError(fs, nil) != nil {
+		t.Fatal("help or nil changed")
+	}
+}
+
+type yamlInner struct {
+	Environment string `yaml:"environment"`
+	Ref         string `yaml:"ref"`
+}
+
+type yamlRoot struct {
+	Context struct {
+		GitHub yamlInner `yaml:"github"`
+	} `yaml:"context"`
+}
+
+func TestYAMLUnknownField(t *testing.T) {
+	got := YAMLUnknownField("cfg.yaml:3: field enviroment not found in type suggest.yamlInner", reflect.TypeOf(yamlRoot{}))
+	if got != `cfg.yaml:3: unknown key "enviroment" (did you mean environment?)` {
+		t.Errorf("got %q", got)
+	}
+	got = YAMLUnknownField("cfg.yaml:3: field zzz not found in type suggest.yamlInner", reflect.TypeOf(yamlRoot{}))
+	if got != `cfg.yaml:3: unknown key "zzz" (known: environment, ref)` {
+		t.Errorf("got %q", got)
+	}
+	if got := YAMLUnknownField("other", reflect.TypeOf(yamlRoot{})); got != "other" {
+		t.Errorf("got %q", got)
+	}
+}
