@@ -13,6 +13,7 @@ package pyfmt
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -212,9 +213,41 @@ func (st Style) Dumps(v any) []byte {
 	return e.b
 }
 
+// Encode writes what Dumps returns to w, in pieces of about spillSize
+// bytes: a large document (the JSON API of a project with 1,000 releases
+// is 800 KB) is never held whole, nor grown by copying.
+func (st Style) Encode(w io.Writer, v any) error {
+	e := encoder{Style: st, w: w, b: make([]byte, 0, spillSize+spillSize/4)}
+	e.value(v)
+	if st.Newline {
+		e.b = append(e.b, '\n')
+	}
+	if e.err == nil && len(e.b) > 0 {
+		_, e.err = w.Write(e.b)
+	}
+	return e.err
+}
+
+// spillSize is how much Encode gathers before writing.
+const spillSize = 32 << 10
+
 type encoder struct {
 	Style
-	b []byte
+	b   []byte
+	w   io.Writer // Encode's destination; nil for Dumps
+	err error     // the first write error
+}
+
+// spill hands what is gathered to the writer once it is large, between
+// two items of a list or an object.
+func (e *encoder) spill() {
+	if e.w == nil || len(e.b) < spillSize {
+		return
+	}
+	if e.err == nil {
+		_, e.err = e.w.Write(e.b)
+	}
+	e.b = e.b[:0]
 }
 
 func (e *encoder) sep(item bool) {
@@ -256,7 +289,7 @@ func (e *encoder) value(v any) {
 	case []map[string]any:
 		list(e, x, func(m map[string]any) { e.value(m) })
 	case Object:
-		if e.SortKeys && !sort.SliceIsSorted(x, func(i, j int) bool { return x[i].Key < x[j].Key }) {
+		if e.SortKeys && !keysSorted(x) {
 			x = slices.Clone(x)
 			sort.SliceStable(x, func(i, j int) bool { return x[i].Key < x[j].Key })
 		}
@@ -268,6 +301,7 @@ func (e *encoder) value(v any) {
 			e.str(f.Key)
 			e.sep(false)
 			e.value(f.Value)
+			e.spill()
 		}
 		e.b = append(e.b, '}')
 	case map[string]any:
@@ -284,6 +318,7 @@ func (e *encoder) value(v any) {
 			e.str(k)
 			e.sep(false)
 			e.value(x[k])
+			e.spill()
 		}
 		e.b = append(e.b, '}')
 	default:
@@ -300,8 +335,19 @@ func list[T any](e *encoder, xs []T, write func(T)) {
 			e.sep(true)
 		}
 		write(x)
+		e.spill()
 	}
 	e.b = append(e.b, ']')
+}
+
+// keysSorted reports whether o's keys are in code point order already.
+func keysSorted(o Object) bool {
+	for i := 1; i < len(o); i++ {
+		if o[i].Key < o[i-1].Key {
+			return false
+		}
+	}
+	return true
 }
 
 const hexDigits = "0123456789abcdef"
@@ -315,7 +361,7 @@ func (e *encoder) str(s string) {
 	// other characters go through rune.
 	start := 0
 	for i := 0; i < len(s); {
-		if c := s[i]; c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
+		if plainASCII[s[i]] {
 			i++
 			continue
 		}
@@ -328,6 +374,14 @@ func (e *encoder) str(s string) {
 	e.b = append(e.b, s[start:]...)
 	e.b = append(e.b, '"')
 }
+
+// plainASCII marks the bytes str copies as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // rune writes one character of a string as json.dumps does.
 func (e *encoder) rune(r rune) {

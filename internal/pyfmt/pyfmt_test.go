@@ -1,6 +1,7 @@
 package pyfmt
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -71,3 +72,44 @@ func TestStrRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeStreams: Encode writes exactly what Dumps returns, in pieces
+// (a document of 1,000 objects is not gathered whole), and reports a
+// failing writer.
+func TestEncodeStreams(t *testing.T) {
+	files := make([]Object, 1000)
+	for i := range files {
+		files[i] = Object{{Key: "filename", Value: strings.Repeat("f", 100)}, {Key: "size", Value: i}, {Key: "yanked", Value: i%2 == 0}}
+	}
+	doc := map[string]any{"b": files, "a": []any{"x", 1.5, nil, map[string]any{"z": Object{{Key: "k", Value: "é"}}}}}
+	for _, st := range []Style{Defaults, Renderer, RendererNewline, WebOb} {
+		var w chunks
+		if err := st.Encode(&w, doc); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := w.buf.String(), string(st.Dumps(doc)); got != want {
+			t.Fatalf("%+v: Encode wrote %d bytes, Dumps %d", st, len(got), len(want))
+		}
+		if w.n < 3 || w.max > 2*spillSize {
+			t.Fatalf("%+v: %d writes, the largest %d bytes", st, w.n, w.max)
+		}
+	}
+	if err := Renderer.Encode(failing{}, doc); err == nil || err.Error() != "closed" {
+		t.Fatalf("failing writer: %v", err)
+	}
+}
+
+type chunks struct {
+	buf    strings.Builder
+	n, max int
+}
+
+func (c *chunks) Write(p []byte) (int, error) {
+	c.n++
+	c.max = max(c.max, len(p))
+	return c.buf.Write(p)
+}
+
+type failing struct{}
+
+func (failing) Write(p []byte) (int, error) { return 0, errors.New("closed") }

@@ -49,7 +49,7 @@ func (h *Handler) ProjectJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	body["releases"] = releases
 	jsonAPIHeaders(w, p.LastSerial)
-	w.Write(pyfmt.RendererNewline.Dumps(body))
+	pyfmt.RendererNewline.Encode(w, body)
 }
 
 // ReleaseJSON serves GET /pypi/{name}/{version}/json (and .../json/). The
@@ -72,7 +72,7 @@ func (h *Handler) ReleaseJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonAPIHeaders(w, p.LastSerial)
-	w.Write(pyfmt.RendererNewline.Dumps(h.releaseDoc(r, &p, &rel)))
+	pyfmt.RendererNewline.Encode(w, h.releaseDoc(r, &p, &rel))
 }
 
 // renamed is current_route_path(name=normalized): the request path with the

@@ -1,10 +1,10 @@
 package readapi
 
 import (
+	"bufio"
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
@@ -59,19 +59,21 @@ func (h *Handler) SimpleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	// templates/api/simple/index.html rendered with trim_blocks and
 	// lstrip_blocks; Jinja drops the template's final newline.
-	var b strings.Builder
+	// Written through a buffer, not gathered: the page grows with the
+	// index (and a detail page with the project's files).
+	b := bufio.NewWriterSize(w, 32<<10)
+	defer b.Flush()
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n    <title>Simple index</title>\n  </head>\n  <body>\n")
 	for _, p := range projects {
 		b.WriteString("<a href=\"" + htmlEscape("/simple/"+pathEscape(pyname.Normalize(p.Name))+"/") + "\">" + htmlEscape(p.Name) + "</a>\n")
 	}
 	b.WriteString("</body>\n</html>")
-	w.Write([]byte(b.String()))
 }
 
 // writeSimpleJSON uses Warehouse's json-with-newline renderer: sort_keys,
 // separators (",", ":"), ensure_ascii=False, then "\n".
 func writeSimpleJSON(w http.ResponseWriter, v any) {
-	w.Write(pyfmt.RendererNewline.Dumps(v))
+	pyfmt.RendererNewline.Encode(w, v)
 }
 
 // simpleFile is one entry of the detail page, shared by HTML and JSON.
@@ -153,7 +155,8 @@ func (h *Handler) SimpleDetail(w http.ResponseWriter, r *http.Request) {
 	// templates/api/simple/detail.html (frozen by PEP 833), rendered with
 	// trim_blocks and lstrip_blocks and without the final newline; the
 	// project-status <meta> shares its line with <title> (templates/api/simple/detail.html).
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 32<<10)
+	defer b.Flush()
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + APIVersion + "\">\n")
 	b.WriteString("<meta name=\"pypi:project-status\" content=\"" + htmlEscape(status) + "\">")
 	b.WriteString("    <title>Links for " + htmlEscape(p.NormalizedName) + "</title>\n  </head>\n  <body>\n")
@@ -181,7 +184,6 @@ func (h *Handler) SimpleDetail(w http.ResponseWriter, r *http.Request) {
 		b.WriteString(">" + htmlEscape(sf.f.Filename) + "</a><br />\n")
 	}
 	b.WriteString("</body>\n</html>\n<!--SERIAL " + strconv.FormatInt(p.LastSerial, 10) + "-->")
-	w.Write([]byte(b.String()))
 }
 
 // simpleFiles lists a project's files sorted by (version, filename), as
