@@ -104,44 +104,12 @@ func abs64(x int64) uint64 {
 func (p *InclusionProof) pyStr() string {
 	hs := make([]string, len(p.Hashes))
 	for i, h := range p.Hashes {
-		hs[i] = pyBytes(h)
+		hs[i] = pyfmt.ReprBytes(h)
 	}
 	cp := "None"
 	if p.Checkpoint != nil {
 		cp = "Checkpoint(envelope=" + pyfmt.Repr(p.Checkpoint.Envelope) + ")"
 	}
 	return fmt.Sprintf("log_index=%d root_hash=%s tree_size=%d hashes=[%s] checkpoint=%s",
-		p.LogIndex, pyBytes(p.RootHash), p.TreeSize, strings.Join(hs, ", "), cp)
-}
-
-// pyBytes is Python's repr() of a bytes value.
-func pyBytes(b []byte) string {
-	quote := byte('\'')
-	if strings.IndexByte(string(b), '\'') >= 0 && strings.IndexByte(string(b), '"') < 0 {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteString("b")
-	s.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == '\\':
-			s.WriteString(`\\`)
-		case c == quote:
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\r':
-			s.WriteString(`\r`)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, c)
-		default:
-			s.WriteByte(c)
-		}
-	}
-	s.WriteByte(quote)
-	return s.String()
+		p.LogIndex, pyfmt.ReprBytes(p.RootHash), p.TreeSize, strings.Join(hs, ", "), cp)
 }

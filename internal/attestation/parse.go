@@ -147,43 +147,12 @@ func pydErr(issues []pydIssue) error {
 		if is.loc != "" {
 			b.WriteString(strings.TrimPrefix(is.loc, ".") + "\n")
 		}
-		fmt.Fprintf(&b, "  %s [type=%s, input_value=%s, input_type=%s]", is.msg, is.typ, truncRepr(is.input), pyType(is.input))
+		fmt.Fprintf(&b, "  %s [type=%s, input_value=%s, input_type=%s]", is.msg, is.typ, pyfmt.TruncateRepr(pyfmt.ReprValue(is.input)), pyfmt.TypeName(is.input))
 		if !is.noURL {
 			fmt.Fprintf(&b, "\n    For further information visit https://errors.pydantic.dev/2.13/v/%s", is.typ)
 		}
 	}
 	return &Error{Msg: b.String()}
-}
-
-// truncRepr is pydantic-core's input_value: repr, cut to 25 + "..." + 24
-// characters when longer than 50.
-func truncRepr(v any) string {
-	r := []rune(pyfmt.ReprValue(v))
-	if len(r) > 50 {
-		return string(r[:25]) + "..." + string(r[len(r)-24:])
-	}
-	return string(r)
-}
-
-func pyType(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NoneType"
-	case string:
-		return "str"
-	case bool:
-		return "bool"
-	case json.Number:
-		if strings.ContainsAny(x.String(), ".eE") {
-			return "float"
-		}
-		return "int"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "dict"
-	}
-	return "object"
 }
 
 // serdeMessage approximates serde_json's error for invalid JSON.

@@ -168,5 +168,5 @@ func pyOID(oid asn1.ObjectIdentifier) string {
 // non-critical extension (cryptography 48-50).
 func pyExtension(oid asn1.ObjectIdentifier, value []byte) string {
 	o := pyOID(oid)
-	return "<Extension(oid=" + o + ", critical=False, value=<UnrecognizedExtension(oid=" + o + ", value=" + pyBytes(value) + ")>)>"
+	return "<Extension(oid=" + o + ", critical=False, value=<UnrecognizedExtension(oid=" + o + ", value=" + pyfmt.ReprBytes(value) + ")>)>"
 }

@@ -113,3 +113,15 @@ func (c *chunks) Write(p []byte) (int, error) {
 type failing struct{}
 
 func (failing) Write(p []byte) (int, error) { return 0, errors.New("closed") }
+func TestReprBytes(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":          `b'abc'`,
+		"a'b":          `b"a'b"`,
+		"a'b\"":        `b'a\'b"'`,
+		"\x00\n\xff\\": `b'\x00\n\xff\\'`,
+	} {
+		if got := ReprBytes([]byte(in)); got != want {
+			t.Errorf("ReprBytes(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

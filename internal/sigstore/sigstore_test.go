@@ -96,7 +96,7 @@ func TestFaults(t *testing.T) {
 		FaultOtherIdentity:     "Verification failed: Certificate's OIDCSourceRepositoryURI does not match (got https://github.com/another-owner/demo, expected https://github.com/octo-org/demo)",
 		FaultExpiredCert:       "Verification failed: failed to build timestamp certificate chain: certificate has expired",
 		FaultMissingEntry:      "Verification failed: invalid log entry: inclusion proof has wrong size: expected 1, got 0",
-		FaultBadInclusionProof: "Verification failed: invalid log entry: inclusion proof contains invalid root hash: expected log_index=0 root_hash=b'",
+		FaultBadInclusionProof: "Verification failed: invalid log entry: inclusion proof contains invalid root hash: expected log_index=0 root_hash=b",
 		FaultBadSignature:      "Verification failed: DSSE: invalid signature",
 	}
 	for fault, want := range cases {

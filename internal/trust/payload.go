@@ -34,11 +34,11 @@ func parsePayload(body []byte) (string, string) {
 		} else if err.Error() == "trailing characters" {
 			msg = "trailing characters at line 1 column " + fmt.Sprint(dec.InputOffset()+1)
 		}
-		return "", validationError("", "Invalid JSON: "+msg, "json_invalid", bytesRepr(body), "bytes")
+		return "", validationError("", "Invalid JSON: "+msg, "json_invalid", pyfmt.ReprBytes(body), "bytes")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return "", validationError("", "Input should be an object", "model_type", pyfmt.ReprValue(v), pyType(v))
+		return "", validationError("", "Input should be an object", "model_type", pyfmt.ReprValue(v), pyfmt.TypeName(v))
 	}
 	tok, present := obj["token"]
 	if !present {
@@ -46,7 +46,7 @@ func parsePayload(body []byte) (string, string) {
 	}
 	s, ok := tok.(string)
 	if !ok {
-		return "", validationError("token", "Input should be a valid string", "string_type", pyfmt.ReprValue(tok), pyType(tok))
+		return "", validationError("token", "Input should be a valid string", "string_type", pyfmt.ReprValue(tok), pyfmt.TypeName(tok))
 	}
 	return s, ""
 }
@@ -57,67 +57,7 @@ func validationError(loc, msg, typ, input, inputType string) string {
 	if loc != "" {
 		b.WriteString(loc + "\n")
 	}
-	fmt.Fprintf(&b, "  %s [type=%s, input_value=%s, input_type=%s]\n", msg, typ, truncate(input), inputType)
+	fmt.Fprintf(&b, "  %s [type=%s, input_value=%s, input_type=%s]\n", msg, typ, pyfmt.TruncateRepr(input), inputType)
 	fmt.Fprintf(&b, "    For further information visit https://errors.pydantic.dev/%s/v/%s", pydanticVersion, typ)
 	return b.String()
-}
-
-// truncate shortens long input reprs as pydantic-core does.
-func truncate(s string) string {
-	r := []rune(s)
-	if len(r) <= 50 {
-		return s
-	}
-	return string(r[:25]) + "..." + string(r[len(r)-24:])
-}
-
-func pyType(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NoneType"
-	case string:
-		return "str"
-	case bool:
-		return "bool"
-	case json.Number:
-		if strings.ContainsAny(string(x), ".eE") {
-			return "float"
-		}
-		return "int"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "dict"
-	}
-	return "object"
-}
-
-// bytesRepr is Python's repr() of a bytes object.
-func bytesRepr(b []byte) string {
-	quote := byte('\'')
-	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteString("b")
-	s.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == '\\' || c == quote:
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\r':
-			s.WriteString(`\r`)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, c)
-		default:
-			s.WriteByte(c)
-		}
-	}
-	s.WriteByte(quote)
-	return s.String()
 }
