@@ -43,19 +43,20 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	pages.RenderIssuerLanding(w, v)
 }
 
-// public reports a request addressed to the issuer's public name when
-// that is not its own listener (the harness's GitHub hostname).
+// public reports a request addressed to the issuer's public host name
+// (token.actions.githubusercontent.com behind the harness's proxy), as
+// opposed to a loopback address or localhost.
 func (s *Server) public(r *http.Request) bool {
-	if s.cfg.PublicURL == "" || s.cfg.PublicURL == s.base {
-		return false
-	}
 	u, err := url.Parse(s.cfg.PublicURL)
-	if err != nil {
+	if s.cfg.PublicURL == "" || err != nil {
 		return false
 	}
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	}
+	if net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") {
+		return false
 	}
 	return strings.EqualFold(host, u.Hostname())
 }

@@ -147,7 +147,7 @@ func (s *Site) evaluate(res *DebugResult, raw string, claims map[string]any, ver
 		res.Body = string(pypierr.Mint(r.Code, r.Description).MintBody())
 	default:
 		res.Status = http.StatusOK
-		res.Body = string(pyfmt.JSON(pyfmt.Object{
+		res.Body = string(pyfmt.Renderer.Dumps(pyfmt.Object{
 			{Key: "success", Value: true}, {Key: "token", Value: "pypi-…"}, {Key: "expires", Value: s.now().Add(15 * time.Minute).Unix()},
 		}))
 	}
