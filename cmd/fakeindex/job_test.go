@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,16 @@ func TestUpCommandLineErrors(t *testing.T) {
 		}
 		if strings.Count(stderr, "\n") > 3 {
 			t.Errorf("up %q: more than three lines on stderr:\n%s", c.args, stderr)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	bin := fakeindexBinary(t)
+	for _, arg := range []string{"--version", "version"} {
+		out, err := exec.Command(bin, arg).Output()
+		if err != nil || !strings.HasPrefix(string(out), "fakeindex ") || !strings.HasSuffix(string(out), runtime.Version()+"\n") {
+			t.Errorf("fakeindex %s: %v %q", arg, err, out)
 		}
 	}
 }

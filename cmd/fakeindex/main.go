@@ -139,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := srv.Listen(*addr); err != nil {
-		return err
+		return suggest.Listen(err, "--addr")
 	}
 	for _, t := range srv.Tokens.List() {
 		if t.Token != "" {

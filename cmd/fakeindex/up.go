@@ -17,6 +17,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/logging"
+	"github.com/fakepypi/fakepypi/internal/suggest"
 )
 
 const upUsage = `Usage: fakeindex up [flags] [-- COMMAND [ARGS...]]
@@ -131,7 +132,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	h, err := harness.Start(opts)
 	if err != nil {
-		return err
+		return explainStart(err)
 	}
 	defer h.Close()
 	// Before the env file exists: no client may see the index without them.
@@ -264,4 +265,19 @@ func shellPath(p string) string {
 		return p
 	}
 	return "./" + p
+}
+
+// explainStart turns a listener error of harness.Start into what to do,
+// naming the flag of the listener that failed.
+func explainStart(err error) error {
+	for _, l := range []struct{ prefix, flag string }{
+		{"index: ", "--addr-index"}, {"issuer: ", "--addr-issuer"}, {"proxy: ", "--addr-proxy"}, {"sigstore: ", "--addr-sigstore"},
+	} {
+		if strings.HasPrefix(err.Error(), l.prefix) {
+			if e := suggest.Listen(err, l.flag); e != err {
+				return e
+			}
+		}
+	}
+	return err
 }

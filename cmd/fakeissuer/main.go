@@ -29,6 +29,8 @@ import (
 	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/logging"
+	"github.com/fakepypi/fakepypi/internal/suggest"
+	"github.com/fakepypi/fakepypi/internal/version"
 )
 
 func main() {
@@ -52,6 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return buildkiteAgent(args[2:], stdout, stderr)
 		case "circleci":
 			return circleCI(args[2:], stdout, stderr)
+		case "version", "--version", "-version":
+			fmt.Fprintln(stdout, version.String("fakeissuer"))
+			return 0
 		case "serve":
 			args = args[1:]
 		}
@@ -133,16 +138,52 @@ Flags:
 // parseArgs parses flags; --help prints usage on stdout. It returns an
 // exit code and whether to stop.
 func parseArgs(fs *flag.FlagSet, usage func(io.Writer), args []string, stdout, stderr io.Writer) (int, bool) {
+	persona := !strings.HasPrefix(fs.Name(), "fakeissuer")
+	if !persona {
+		fs.SetOutput(io.Discard) // the flag package's own line: rewritten below
+	}
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		usage(stdout)
 		return 0, true
 	case err != nil:
-		usage(stderr)
-		return 2, true
+		if persona {
+			// A persona (buildkite-agent, circleci) answers as its tool.
+			usage(stderr)
+			return exitUsage, true
+		}
+		// As fakeindex: one line saying what is wrong, with the nearest
+		// flag for a typo, then the usage lines, not every flag.
+		fmt.Fprintf(stderr, "fakeissuer: %v\n", suggest.FlagError(fs, err))
+		var b strings.Builder
+		usage(&b)
+		lines := strings.SplitAfter(b.String(), "\n")
+		io.WriteString(stderr, strings.Join(lines[:min(len(lines), 3)], ""))
+		return exitUsage, true
 	}
 	return 0, false
+}
+
+// Exit statuses, the same as fakeindex's: 1 when the command failed, 2
+// for a command line it cannot run.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// flagError marks an error in a flag's value: exit status 2.
+type flagError struct{ error }
+
+func (e flagError) Unwrap() error { return e.error }
+
+// exitFor is the exit status for an error of toConfig.
+func exitFor(err error) int {
+	var fe flagError
+	if errors.As(err, &fe) {
+		return exitUsage
+	}
+	return exitFailure
 }
 
 // config merges defaults, the config file, then the flags that were set.
@@ -151,6 +192,10 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	if f.config != "" {
 		var err error
 		if cfg, err = issuer.LoadConfig(f.config); err != nil {
+			if os.IsNotExist(err) {
+				wd, _ := os.Getwd()
+				return cfg, flagError{fmt.Errorf("--config %s: no such file (relative paths start at %s); the format is in docs/fakeissuer.md", f.config, wd)}
+			}
 			return cfg, err
 		}
 	}
@@ -180,11 +225,11 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	for _, kv := range f.issuers {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return cfg, fmt.Errorf("--issuer %q: want KIND=ISS", kv)
+			return cfg, flagError{fmt.Errorf("--issuer %q: want KIND=ISS", kv)}
 		}
 		kind, err := issuer.ParseKind(k)
 		if err != nil {
-			return cfg, fmt.Errorf("--issuer: %w", err)
+			return cfg, flagError{fmt.Errorf("--issuer: %w", err)}
 		}
 		if cfg.Issuers == nil {
 			cfg.Issuers = map[issuer.Kind]string{}
@@ -193,7 +238,7 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	}
 	faults, err := issuer.ParseFaults(f.faults)
 	if err != nil {
-		return cfg, fmt.Errorf("--fault: %w", err)
+		return cfg, flagError{fmt.Errorf("--fault: %w", err)}
 	}
 	control := f.control.Policy()
 	if control.Token != "" {
@@ -205,17 +250,17 @@ func (f *serveFlags) toConfig() (issuer.Config, error) {
 	for _, s := range issuer.GitHubShortcuts {
 		if set[s.Flag] {
 			if err := cfg.Context.Set("github."+s.Field, *f.github[s.Flag]); err != nil {
-				return cfg, fmt.Errorf("--%s: %w", s.Flag, err)
+				return cfg, flagError{fmt.Errorf("--%s: %w", s.Flag, err)}
 			}
 		}
 	}
 	for _, kv := range f.sets {
 		path, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return cfg, fmt.Errorf("--set %q: want section.field=value", kv)
+			return cfg, flagError{fmt.Errorf("--set %q: want section.field=value, e.g. github.environment=pypi", kv)}
 		}
 		if err := cfg.Context.Set(path, v); err != nil {
-			return cfg, fmt.Errorf("--set: %w", err)
+			return cfg, flagError{fmt.Errorf("--set %q: %w", kv, err)}
 		}
 	}
 	return cfg, nil
@@ -234,7 +279,7 @@ func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
 	cfg, err := f.toConfig()
 	if err != nil {
 		fmt.Fprintf(stderr, "fakeissuer: %v\n", err)
-		return 1
+		return exitFor(err)
 	}
 	logger, err := logging.New(stderr, *f.logFormat, slog.LevelInfo)
 	if err != nil {
@@ -247,8 +292,8 @@ func serve(args []string, stdout, stderr io.Writer, ctx context.Context) int {
 	}
 	s, err := issuer.Start(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "fakeissuer: %v\n", err)
-		return 1
+		fmt.Fprintf(stderr, "fakeissuer: %v\n", suggest.Listen(err, "--addr"))
+		return exitFailure
 	}
 	defer s.Close()
 	logger.Info("GitHub issuer", "iss", s.Issuer(issuer.GitHub), "discovery", s.URL()+"/.well-known/openid-configuration",

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -157,11 +158,17 @@ func TestBadInvocations(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--nope"}, 2, "flag provided but not defined"},
+		// Exit status 2: a command line fakeissuer cannot run (as fakeindex);
+		// 1: it could not do what it was asked.
+		{[]string{"--nope"}, 2, "fakeissuer: unknown flag --nope (see fakeissuer --help)"},
+		{[]string{"--enviroment", "pypi"}, 2, "unknown flag --enviroment (did you mean --environment?)"},
 		{[]string{"--config", cfg}, 1, cfg + ":2: unknown fault"},
-		{[]string{"--fault", "bogus"}, 1, `unknown fault "bogus"`},
-		{[]string{"--issuer", "travis=x"}, 1, "unknown CI kind"},
-		{[]string{"--ref", "main"}, 1, "want refs/heads/X"},
+		{[]string{"--config", "no-such.yaml"}, 2, "--config no-such.yaml: no such file (relative paths start at "},
+		{[]string{"--fault", "bogus"}, 2, `unknown fault "bogus"`},
+		{[]string{"--issuer", "travis=x"}, 2, "unknown CI kind"},
+		{[]string{"--ref", "main"}, 2, "want refs/heads/X"},
+		{[]string{"--workflow-file", "release.yml"}, 2, "GitHub runs workflows only from .github/workflows/"},
+		{[]string{"--set", "github.enviroment=pypi"}, 2, `unknown field "enviroment" in github (did you mean environment?)`},
 		{[]string{"--addr", "256.0.0.1:0"}, 1, "listen"},
 		{[]string{"extra"}, 2, "unexpected argument"},
 		{[]string{"env"}, 2, "FAKEISSUER_URL"},
@@ -318,6 +325,15 @@ func TestHelpOnStdout(t *testing.T) {
 			if code != 0 || stderr.Len() != 0 || !strings.Contains(strings.ToLower(stdout.String()), "usage") || !strings.Contains(stdout.String(), "  -") {
 				t.Errorf("%v: exit %d (%v)\nstdout:\n%s\nstderr:\n%s", args, code, err, stdout.String(), stderr.String())
 			}
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		out, err := exec.Command(binary, arg).Output()
+		if err != nil || !strings.HasPrefix(string(out), "fakeissuer ") || !strings.HasSuffix(string(out), runtime.Version()+"\n") {
+			t.Errorf("fakeissuer %s: %v %q", arg, err, out)
 		}
 	}
 }

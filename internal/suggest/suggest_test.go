@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +63,22 @@ func TestYAMLUnknownField(t *testing.T) {
 	}
 	if got := YAMLUnknownField("other", reflect.TypeOf(yamlRoot{})); got != "other" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestListen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = net.Listen("tcp", ln.Addr().String())
+	got := Listen(err, "--addr").Error()
+	if !strings.Contains(got, "--addr "+ln.Addr().String()+": the address is in use") || !strings.Contains(got, "port 0 picks a free one") {
+		t.Errorf("%s", got)
+	}
+	_, err = net.Listen("tcp", "127.0.0.1")
+	if got := Listen(err, "--addr-index").Error(); !strings.Contains(got, "want HOST:PORT") {
+		t.Errorf("%s", got)
 	}
 }
