@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func stores(t *testing.T) map[string]Store {
@@ -219,4 +221,157 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	}
 	r.left -= n
 	return n, nil
+}
+
+// onlyReader hides a reader's WriteTo, so io.Copy goes through ReadFrom
+// as a request body does.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+// TestReadFromPipeline streams sizes around the block size and past the
+// writeback step through ReadFrom (hashing on other goroutines) and
+// compares with the digests computed in one go.
+func TestReadFromPipeline(t *testing.T) {
+	d, _ := NewDisk(t.TempDir())
+	rng := rand.New(rand.NewSource(1))
+	for _, size := range []int{0, 1, blockSize - 1, blockSize, blockSize + 1, 3*blockSize + 17, writebackEvery + 5*blockSize + 3} {
+		data := make([]byte, size)
+		rng.Read(data)
+		w, err := d.NewWriter(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Odd-sized reads, as a multipart part gives them.
+		n, err := io.Copy(w, onlyReader{iotest.HalfReader(bytes.NewReader(data))})
+		if err != nil || n != int64(size) || w.Size() != int64(size) {
+			t.Fatalf("size %d: copied %d, %v", size, n, err)
+		}
+		if w.Digests() != Sum(data) {
+			t.Fatalf("size %d: digests differ", size)
+		}
+		if err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(w.Path("x.whl")); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := d.Open(w.Path("x.whl"))
+		got, _ := io.ReadAll(b)
+		b.Close()
+		if !bytes.Equal(got, data) {
+			t.Fatalf("size %d: stored bytes differ", size)
+		}
+	}
+}
+
+func TestReadFromLimitAndErrors(t *testing.T) {
+	d, _ := NewDisk(t.TempDir())
+	data := bytes.Repeat([]byte("x"), 3*blockSize)
+	for _, limit := range []int64{1, blockSize - 1, blockSize, 2*blockSize + 5} {
+		w, _ := d.NewWriter(limit)
+		_, err := io.Copy(w, onlyReader{bytes.NewReader(data)})
+		if !errors.Is(err, ErrTooLarge) || !w.Exceeded() || w.Size() <= limit {
+			t.Fatalf("limit %d: %v exceeded=%v size=%d", limit, err, w.Exceeded(), w.Size())
+		}
+		w.Abort()
+	}
+	// Exactly the limit fits.
+	w, _ := d.NewWriter(int64(len(data)))
+	if _, err := io.Copy(w, onlyReader{bytes.NewReader(data)}); err != nil || w.Exceeded() {
+		t.Fatalf("exact limit: %v", err)
+	}
+	w.Abort()
+	// A reader's error comes back as is, not as a storage error.
+	boom := errors.New("connection reset")
+	w, _ = d.NewWriter(0)
+	_, err := w.ReadFrom(io.MultiReader(bytes.NewReader(data[:blockSize+3]), iotest.ErrReader(boom)))
+	var se *StorageError
+	if !errors.Is(err, boom) || errors.As(err, &se) {
+		t.Fatalf("reader error: %v", err)
+	}
+	w.Abort()
+}
+
+func TestNoDigests(t *testing.T) {
+	d, _ := NewDisk(t.TempDir())
+	d.NoDigests = true
+	w1, _ := d.NewWriter(0)
+	w2, _ := d.NewWriter(0)
+	io.Copy(w1, onlyReader{strings.NewReader("same")})
+	io.Copy(w2, onlyReader{strings.NewReader("same")})
+	if w1.Hashed() || w1.Digests() == w2.Digests() || w1.Digests() == Sum([]byte("same")) || len(w1.Digests().Blake2256) != 64 {
+		t.Fatalf("digests off: %+v %+v", w1.Digests(), w2.Digests())
+	}
+	if err := w1.Commit(w1.Path("a.whl")); err != nil {
+		t.Fatal(err)
+	}
+	w2.Abort()
+}
+
+// TestStorageErrorsNameNoPath: what a full disk reports may reach a
+// client, so it never carries a server path.
+func TestStorageErrorsNameNoPath(t *testing.T) {
+	dir := t.TempDir()
+	d, _ := NewDisk(dir)
+	w, _ := d.NewWriter(0)
+	w.f.Close() // every write now fails, as on a dead disk
+	_, err := w.Write([]byte("x"))
+	var se *StorageError
+	if !errors.As(err, &se) || strings.Contains(err.Error(), dir) || se.Op != "write" {
+		t.Fatalf("write: %v", err)
+	}
+	_, err = w.ReadFrom(onlyReader{strings.NewReader(strings.Repeat("y", blockSize+1))})
+	if !errors.As(err, &se) || strings.Contains(err.Error(), dir) {
+		t.Fatalf("ReadFrom: %v", err)
+	}
+	w.Abort()
+	// A file where a digest directory must go.
+	os.WriteFile(filepath.Join(dir, "ab"), nil, 0o644)
+	w, _ = d.NewWriter(0)
+	w.Write([]byte("z"))
+	if err := w.Commit("ab/cd/ef/z.whl"); !errors.As(err, &se) || strings.Contains(err.Error(), dir) {
+		t.Fatalf("commit: %v", err)
+	}
+	w.Abort()
+}
+
+func TestSweep(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, p := range []string{"aa/bb/cc/keep.whl", "aa/bb/cc/keep.whl.metadata", "aa/bb/dd/orphan.whl", "ee/ff/gg/orphan.tar.gz"} {
+				if err := s.Put(p, []byte(p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keep := func(p string) bool { return strings.Contains(p, "keep") }
+			n, err := s.(interface {
+				Sweep(func(string) bool) (int, error)
+			}).Sweep(keep)
+			if err != nil || n != 2 {
+				t.Fatalf("swept %d, %v", n, err)
+			}
+			for _, p := range []string{"aa/bb/cc/keep.whl", "aa/bb/cc/keep.whl.metadata"} {
+				if _, err := s.Open(p); err != nil {
+					t.Errorf("%s: %v", p, err)
+				}
+			}
+			for _, p := range []string{"aa/bb/dd/orphan.whl", "ee/ff/gg/orphan.tar.gz"} {
+				if _, err := s.Open(p); !errors.Is(err, ErrNotFound) {
+					t.Errorf("%s survived: %v", p, err)
+				}
+			}
+			if d, ok := s.(*Disk); ok {
+				// Emptied digest directories go too; the spool stays.
+				for _, p := range []string{"ee", "aa/bb/dd"} {
+					if _, err := os.Stat(filepath.Join(d.Root(), p)); !os.IsNotExist(err) {
+						t.Errorf("%s left: %v", p, err)
+					}
+				}
+				if _, err := os.Stat(filepath.Join(d.Root(), tmpDirName)); err != nil {
+					t.Error("the spool directory was swept")
+				}
+			}
+		})
+	}
 }

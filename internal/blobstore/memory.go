@@ -2,7 +2,6 @@ package blobstore
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 // path to archive validators exactly as with Disk; the bytes move into
 // memory on Commit.
 type Memory struct {
+	Options
 	mu    sync.RWMutex
 	blobs map[string]memBlob
 	// TempDir is where uploads spool; empty means os.TempDir().
@@ -31,14 +31,14 @@ func NewMemory() *Memory { return &Memory{blobs: map[string]memBlob{}} }
 func (m *Memory) NewWriter(limit int64) (*Writer, error) {
 	f, err := os.CreateTemp(m.TempDir, "fakepypi-upload-*")
 	if err != nil {
-		return nil, fmt.Errorf("blobstore: %w", err)
+		return nil, storageErr("spool", err)
 	}
-	return newWriter(f, limit, func(f *os.File, path string) error {
-		defer os.Remove(f.Name())
-		defer f.Close()
-		data, err := os.ReadFile(f.Name())
+	return newWriter(f, limit, m.Options, func(w *Writer, path string) error {
+		defer os.Remove(w.f.Name())
+		defer w.f.Close()
+		data, err := os.ReadFile(w.f.Name())
 		if err != nil {
-			return fmt.Errorf("blobstore: %w", err)
+			return storageErr("commit", err)
 		}
 		m.set(path, data)
 		return nil
@@ -78,6 +78,20 @@ func (m *Memory) Delete(path string) error {
 	delete(m.blobs, path)
 	m.mu.Unlock()
 	return nil
+}
+
+// Sweep removes every blob for which keep returns false (see Disk.Sweep).
+func (m *Memory) Sweep(keep func(path string) bool) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	removed := 0
+	for p := range m.blobs {
+		if !keep(p) {
+			delete(m.blobs, p)
+			removed++
+		}
+	}
+	return removed, nil
 }
 
 // Len reports how many blobs are stored (for tests).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -215,10 +216,12 @@ func (j *journal) append(rec *record) error {
 		err = j.f.Sync()
 	}
 	if err != nil {
-		if terr := j.f.Truncate(j.size); terr != nil {
-			j.broken = fmt.Errorf("catalog: the journal could not be cut back after a failed write (%v); restart to recover: %w", terr, err)
+		if fi, serr := j.f.Stat(); serr != nil || fi.Size() != j.size {
+			if terr := j.f.Truncate(j.size); terr != nil {
+				j.broken = fmt.Errorf("catalog: the journal could not be cut back after a failed write (%v); restart to recover: %w", terr, err)
+			}
 		}
-		return fmt.Errorf("catalog: save: %w", err)
+		return saveError(err)
 	}
 	j.size += int64(len(data))
 	return nil
@@ -247,6 +250,16 @@ func (j *journal) compact(st *state) error {
 		j.f.Sync()
 	}
 	return nil
+}
+
+// saveError reports a failed journal write without the journal's path
+// (the message may reach a client's event log).
+func saveError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("catalog: save: %s: %w", pe.Op, pe.Err)
+	}
+	return fmt.Errorf("catalog: save: %w", err)
 }
 
 func (j *journal) close() error {

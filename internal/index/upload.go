@@ -64,10 +64,12 @@ func (s *Server) createForUpload(name, creator string) (catalog.Project, error) 
 	return s.CreateProject(name, creator, "")
 }
 
-// OpenData opens a data directory: the catalog's state in
-// <dir>/catalog.json and the files under <dir>/files, laid out as PyPI
-// lays them out. Both write atomically (temp file, fsync, rename).
-// A nil clock means the real one.
+// OpenData opens a data directory: the catalog in <dir>/catalog.json (a
+// snapshot) and <dir>/catalog.journal (the changes since), and the files
+// under <dir>/files, laid out as PyPI lays them out. A catalog that fails
+// its checks is refused with the file and the problem; blobs the catalog
+// does not list are removed. Close the catalog when done (it folds the
+// journal into the snapshot). A nil clock means the real one.
 func OpenData(dir string, clk clock.Clock) (*catalog.Catalog, blobstore.Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
@@ -80,6 +82,15 @@ func OpenData(dir string, clk clock.Clock) (*catalog.Catalog, blobstore.Store, e
 	if err != nil {
 		return nil, nil, err
 	}
+	// Blobs no catalog row lists were committed just before a crash, or
+	// their catalog write failed: they are never served (readapi checks
+	// Listed), and they go now.
+	if _, err := blobs.Sweep(cat.Listed); err != nil {
+		return nil, nil, err
+	}
+	// A benchmark-only switch: measure what the three digests cost
+	// (docs/performance.md). Never set it otherwise.
+	blobs.NoDigests = os.Getenv("FAKEINDEX_BENCH_NO_DIGESTS") == "1"
 	return cat, blobs, nil
 }
 

@@ -17,8 +17,16 @@ import (
 // .metadata, with Range, If-Modified-Since and HEAD handled by
 // http.ServeContent. Files are immutable once stored (a path embeds the
 // blake2 digest), hence the long cache lifetime.
+//
+// Only blobs the catalog lists are served: a blob left on disk by a crash
+// or a failed commit, or a file deleted through the control plane, is a
+// 404 like any unknown path.
 func (h *Handler) File(w http.ResponseWriter, r *http.Request) {
 	p := mux.Vars(r)["path"]
+	if !h.cat.Listed(p) {
+		notFoundText(w)
+		return
+	}
 	b, err := h.blobs.Open(p)
 	if err != nil {
 		if errors.Is(err, blobstore.ErrNotFound) {

@@ -457,3 +457,24 @@ func TestHeaderSpelling(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesServesOnlyListed: a blob the catalog does not list (left by a
+// crash or a failed commit) is a 404, like any unknown path.
+func TestFilesServesOnlyListed(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.seedDemo(t)
+	files, _ := f.cat.ReleaseFiles("demo-pkg", "1.0")
+	listed := files[0].Path
+	orphan := "ab/cd/" + strings.Repeat("e", 60) + "/demo_pkg-9.9-py3-none-any.whl"
+	if err := f.h.blobs.Put(orphan, []byte("orphan")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{listed, 200}, {orphan, 404}, {orphan + ".metadata", 404}} {
+		if resp, _ := get(t, f.srv.URL+"/packages/"+tc.path); resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}

@@ -29,14 +29,17 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // WHEEL and a correct RECORD, written without data descriptors (PyPI's
 // strict ZIP framing rejects them; archive/zip's Create sets them, so
 // entries are written raw with precomputed sizes).
-func wheel(name, version string) []byte {
+func wheel(name, version string) []byte { return wheelWith(name, version) }
+
+// wheelWith is wheel with more files in it.
+func wheelWith(name, version string, extra ...[2]string) []byte {
 	norm := strings.ReplaceAll(strings.ToLower(name), "-", "_")
 	di := norm + "-" + version + ".dist-info/"
-	files := [][2]string{
+	files := append(extra, [][2]string{
 		{norm + "/__init__.py", "VALUE = " + fmt.Sprintf("%q", name+" "+version) + "\n"},
 		{di + "METADATA", "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\nSummary: test package\n\n"},
 		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: fakepypi-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	}
+	}...)
 	var record strings.Builder
 	for _, f := range files {
 		sum := sha256.Sum256([]byte(f[1]))

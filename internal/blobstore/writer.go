@@ -1,0 +1,333 @@
+package blobstore
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/crypto/blake2b"
+)
+
+// An upload moves in blocks of blockSize: read from the request in one
+// piece, written to the file with one write(2), hashed as one slice. The
+// request body used to move in the 4 KiB pieces of mime/multipart's
+// buffer, one write(2) each; 256 KiB blocks cut the system calls 64-fold
+// while keeping an upload's buffers at 1 MiB (pipelineBlocks of them), so
+// the server's memory does not grow with the file.
+const (
+	blockSize      = 256 << 10
+	pipelineBlocks = 4
+	// writebackEvery is how much the file grows between two requests to
+	// the kernel to start writing it out (writeback_linux.go), so that
+	// the final fsync of a large upload waits for the last few megabytes
+	// instead of the whole file.
+	writebackEvery = 8 << 20
+)
+
+var blockPool = sync.Pool{New: func() any { b := make([]byte, blockSize); return &b }}
+
+// Writer spools one upload to a temporary file while hashing it. It is not
+// safe for concurrent use. Write or ReadFrom, then Sync (optional: Commit
+// syncs if needed), then either Commit or Abort; Abort after Commit is a
+// no-op, so `defer w.Abort()` is the idiom.
+type Writer struct {
+	f         *os.File
+	limit     int64
+	n         int64
+	exceeded  bool
+	done      bool
+	synced    bool
+	noDigests bool
+	md5       hash.Hash
+	sha256    hash.Hash
+	blake     hash.Hash
+	random    Digests // reported instead when noDigests
+	flushed   int64   // bytes already handed to the kernel's writeback
+	// commit moves the finished temp file to its final path; the two
+	// implementations differ only here.
+	commit func(w *Writer, path string) error
+}
+
+func newWriter(f *os.File, limit int64, opts Options, commit func(*Writer, string) error) *Writer {
+	w := &Writer{f: f, limit: limit, commit: commit, noDigests: opts.NoDigests}
+	if w.noDigests {
+		w.random = randomDigests()
+	} else {
+		w.md5, w.sha256 = md5.New(), sha256.New()
+		w.blake, _ = blake2b.New256(nil) // cannot fail without a key
+	}
+	return w
+}
+
+// randomDigests stand in for real ones when digests are off: unique, so
+// that each upload still gets its own path.
+func randomDigests() Digests {
+	var b [32]byte
+	rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	rand.Read(b[:])
+	return Digests{MD5: s[:32], SHA256: s, Blake2256: hex.EncodeToString(b[:])}
+}
+
+// Write appends p, hashing it on the calling goroutine (for small data;
+// a request body goes through ReadFrom). Once the total would exceed the
+// limit it writes nothing more and returns ErrTooLarge (and Exceeded
+// reports true), so a caller copying a request body stops reading there.
+// A failure of the disk is a *StorageError.
+func (w *Writer) Write(p []byte) (int, error) {
+	if err := w.accept(len(p)); err != nil {
+		return 0, err
+	}
+	n, err := w.f.Write(p)
+	if !w.noDigests {
+		w.md5.Write(p[:n])
+		w.sha256.Write(p[:n])
+		w.blake.Write(p[:n])
+	}
+	w.n += int64(n)
+	if err != nil {
+		return n, storageErr("write", err)
+	}
+	w.writeback()
+	return n, nil
+}
+
+// accept checks that n more bytes may be written.
+func (w *Writer) accept(n int) error {
+	switch {
+	case w.done:
+		return ErrClosed
+	case w.exceeded:
+		return ErrTooLarge
+	case w.limit > 0 && w.n+int64(n) > w.limit:
+		w.exceeded = true
+		w.n += int64(n)
+		return ErrTooLarge
+	}
+	return nil
+}
+
+// ReadFrom copies r into the file in blocks of 256 KiB while two other
+// goroutines hash them, one md5 and the other sha256 and blake2b-256 (the
+// two loads are about equal), so on a machine with cores to spare the
+// digests cost the upload little time. An error reading r is returned as
+// is; a failure of the disk is a *StorageError; crossing the limit is
+// ErrTooLarge.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if w.noDigests {
+		return w.copyBlocks(r, nil)
+	}
+	h := w.startHashers()
+	n, err := w.copyBlocks(r, h)
+	h.stop()
+	return n, err
+}
+
+// copyBlocks reads r a block at a time, writes each block and hands it to
+// h (nil: nobody).
+func (w *Writer) copyBlocks(r io.Reader, h *hashers) (int64, error) {
+	var total int64
+	for {
+		var b *block
+		if h != nil {
+			b = <-h.free
+		} else {
+			b = &block{buf: blockPool.Get().(*[]byte)}
+		}
+		n, rerr := io.ReadFull(r, *b.buf)
+		var werr error
+		if n > 0 {
+			werr = w.accept(n)
+			if werr == nil {
+				var m int
+				m, werr = w.f.Write((*b.buf)[:n])
+				if werr != nil {
+					werr = storageErr("write", werr)
+				}
+				n = m
+			}
+		}
+		if n > 0 && (werr == nil || !errors.Is(werr, ErrTooLarge)) {
+			w.n += int64(n)
+			total += int64(n)
+			if h != nil {
+				h.feed(b, n)
+				b = nil
+			}
+			w.writeback()
+		}
+		if b != nil {
+			if h != nil {
+				h.free <- b
+			} else {
+				blockPool.Put(b.buf)
+			}
+		}
+		switch {
+		case werr != nil:
+			return total, werr
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return total, nil
+		case rerr != nil:
+			return total, rerr
+		}
+	}
+}
+
+// block is one buffer in flight, released when both hashers are done.
+type block struct {
+	buf  *[]byte
+	n    int
+	refs atomic.Int32
+}
+
+// hashers are the two hashing goroutines of one ReadFrom.
+type hashers struct {
+	free      chan *block
+	md5, rest chan *block
+	wg        sync.WaitGroup
+}
+
+func (w *Writer) startHashers() *hashers {
+	h := &hashers{free: make(chan *block, pipelineBlocks),
+		md5: make(chan *block, pipelineBlocks), rest: make(chan *block, pipelineBlocks)}
+	for range pipelineBlocks {
+		h.free <- &block{buf: blockPool.Get().(*[]byte)}
+	}
+	h.wg.Add(2)
+	go h.run(h.md5, func(p []byte) { w.md5.Write(p) })
+	go h.run(h.rest, func(p []byte) { w.sha256.Write(p); w.blake.Write(p) })
+	return h
+}
+
+func (h *hashers) run(in chan *block, hash func([]byte)) {
+	defer h.wg.Done()
+	for b := range in {
+		hash((*b.buf)[:b.n])
+		if b.refs.Add(-1) == 0 {
+			h.free <- b
+		}
+	}
+}
+
+// feed hands the first n bytes of b to both hashers, in order.
+func (h *hashers) feed(b *block, n int) {
+	b.n = n
+	b.refs.Store(2)
+	h.md5 <- b
+	h.rest <- b
+}
+
+// stop waits until every block is hashed and returns the buffers.
+func (h *hashers) stop() {
+	close(h.md5)
+	close(h.rest)
+	h.wg.Wait()
+	for range pipelineBlocks {
+		blockPool.Put((<-h.free).buf)
+	}
+}
+
+// writeback asks the kernel to start writing out what accumulated since
+// the last request, once it is writebackEvery bytes.
+func (w *Writer) writeback() {
+	if w.n-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.n-w.flushed)
+		w.flushed = w.n
+	}
+}
+
+// Size is the number of bytes offered so far (beyond the limit too, up to
+// the chunk that crossed it).
+func (w *Writer) Size() int64 { return w.n }
+
+// Exceeded reports whether the limit was crossed.
+func (w *Writer) Exceeded() bool { return w.exceeded }
+
+// Hashed reports whether Digests are the bytes' real digests (false only
+// with the benchmark switch Options.NoDigests).
+func (w *Writer) Hashed() bool { return !w.noDigests }
+
+// Digests returns the hex digests of what was written.
+func (w *Writer) Digests() Digests {
+	if w.noDigests {
+		return w.random
+	}
+	return Digests{
+		MD5:       hex.EncodeToString(w.md5.Sum(nil)),
+		SHA256:    hex.EncodeToString(w.sha256.Sum(nil)),
+		Blake2256: hex.EncodeToString(w.blake.Sum(nil)),
+	}
+}
+
+// Path returns PyPI's storage path for the written bytes under filename.
+func (w *Writer) Path(filename string) string { return Path(w.Digests().Blake2256, filename) }
+
+// LocalPath is the temporary file holding the bytes, for validators that
+// want a file name (zip.OpenReader). Valid until Commit or Abort.
+func (w *Writer) LocalPath() string { return w.f.Name() }
+
+// ReaderAt gives random access to the bytes written so far and their size,
+// for archive/zip.NewReader. Valid until Commit or Abort.
+func (w *Writer) ReaderAt() (io.ReaderAt, int64) { return w.f, w.n }
+
+// Sync makes the written bytes durable (fsync). It is the slow part of
+// storing a large file, so the upload handler calls it before it enters
+// the catalog's lock; Commit then only renames.
+func (w *Writer) Sync() error {
+	if w.done {
+		return ErrClosed
+	}
+	if w.synced {
+		return nil
+	}
+	if err := w.f.Sync(); err != nil {
+		return storageErr("sync", err)
+	}
+	w.synced = true
+	return nil
+}
+
+// Commit makes the bytes visible at path, atomically and durably (it
+// syncs first if Sync was not called). It refuses a writer whose limit was
+// exceeded. A failure of the disk is a *StorageError.
+func (w *Writer) Commit(path string) error {
+	if w.done {
+		return ErrClosed
+	}
+	if w.exceeded {
+		return ErrTooLarge
+	}
+	if err := validPath(path); err != nil {
+		return err
+	}
+	if err := w.commit(w, path); err != nil {
+		return err
+	}
+	w.done = true
+	return nil
+}
+
+// Abort discards the bytes. It is safe to call more than once and after
+// Commit.
+func (w *Writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	name := w.f.Name()
+	w.f.Close()
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blobstore: abort: %w", err)
+	}
+	return nil
+}
