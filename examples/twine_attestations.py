@@ -17,7 +17,12 @@ twine 6.1 does it:
   (``invalid JSON in attestation: {path}``);
 * ``twine/package.py metadata_dictionary``: the form field ``attestations`` is
   ``json.dumps(list)``, after ``gpg_signature`` and before ``md5_digest``;
-* ``upload``: the warning for an index that is not PyPI or TestPyPI.
+* ``upload``: the warning for an index that is not PyPI or TestPyPI;
+* ``twine/auth.py``: trusted publishing. On PyPI or TestPyPI with no password,
+  the username defaults to ``__token__`` and the password is minted from the
+  CI's identity token (``/_/oidc/audience``, then ``/_/oidc/mint-token``), the
+  identity token read as the ``id`` package reads it on GitHub Actions
+  (``ACTIONS_ID_TOKEN_REQUEST_URL``/``_TOKEN``) and GitLab (``<AUDIENCE>_ID_TOKEN``).
 
 With twine >= 6.1 installed it only runs twine. Usage is twine's:
 
@@ -115,8 +120,95 @@ def main():
 
         settings.Settings.create_repository = warn_then_create
 
+    _add_trusted_publishing()
     sys.argv = ["twine"] + argv
     return twine_main()
+
+
+class TrustedPublishingFailure(exceptions.TwineException):
+    """twine 6.1's exception of the same name."""
+
+
+def _oidc_token(audience):
+    """id.detect_credential(audience) for GitHub Actions and GitLab CI."""
+    import re
+
+    import requests
+
+    url = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+    if os.environ.get("GITHUB_ACTIONS") and url:
+        resp = requests.get(
+            url,
+            params={"audience": audience},
+            headers={"Authorization": "bearer " + os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")},
+            timeout=30,
+        )
+        if not resp.ok:
+            raise TrustedPublishingFailure(
+                "Unable to retrieve an OIDC token from the CI platform for "
+                f"trusted publishing GitHub: OIDC token request failed (code={resp.status_code}, body={resp.content!r})"
+            )
+        return resp.json()["value"]
+    if os.environ.get("GITLAB_CI"):
+        var = re.sub(r"[^A-Z0-9_]|^[^A-Z_]", "_", audience.upper()) + "_ID_TOKEN"
+        return os.environ.get(var)
+    return None
+
+
+def _add_trusted_publishing():
+    import requests
+    from urllib.parse import urlparse
+
+    from twine import auth
+
+    def is_pypi(resolver):
+        return resolver.config["repository"].startswith(
+            (utils.DEFAULT_REPOSITORY, utils.TEST_REPOSITORY)
+        )
+
+    username_get = auth.Resolver.username.fget
+
+    def username(self):
+        if is_pypi(self) and not self.input.username:
+            self.input.username = "__token__"
+        return username_get(self)
+
+    def make_trusted_publishing_token(self):
+        domain = urlparse(self.system).netloc
+        session = requests.Session()
+        resp = session.get(f"https://{domain}/_/oidc/audience", timeout=5)
+        resp.raise_for_status()
+        audience = resp.json()["audience"]
+        oidc_token = _oidc_token(audience)
+        if oidc_token is None:
+            return None
+        mint = session.post(f"https://{domain}/_/oidc/mint-token", json={"token": oidc_token}, timeout=5)
+        try:
+            payload = mint.json()
+        except ValueError:
+            raise TrustedPublishingFailure("The token-minting request returned invalid JSON")
+        if not mint.ok:
+            reasons = "\n".join(f'* `{e["code"]}`: {e["description"]}' for e in payload["errors"])
+            raise TrustedPublishingFailure(
+                "The token request failed; the index server gave the following "
+                f"reasons:\n\n{reasons}"
+            )
+        return payload["token"]
+
+    password_fallback = auth.Resolver.password_from_keyring_or_prompt
+
+    def password_from_keyring_or_trusted_publishing_or_prompt(self):
+        password = self.get_password_from_keyring()
+        if password:
+            return password
+        if is_pypi(self) and self.username == "__token__":
+            token = make_trusted_publishing_token(self)
+            if token is not None:
+                return token
+        return password_fallback(self)
+
+    auth.Resolver.username = property(username)
+    auth.Resolver.password_from_keyring_or_prompt = password_from_keyring_or_trusted_publishing_or_prompt
 
 
 if __name__ == "__main__":
