@@ -12,6 +12,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
+	"github.com/fakepypi/fakepypi/internal/trust"
 )
 
 var eventsFilterAll = events.Filter{}
@@ -19,18 +20,8 @@ var eventsFilterAll = events.Filter{}
 // The details of each kind of event, decoded from the event's JSON so
 // that the pages read the log the way /_fake/events shows it, whatever
 // Go type the recorder used.
-type mintDetails struct {
-	Endpoint  string               `json:"endpoint"`
-	Issuer    string               `json:"issuer"`
-	Service   string               `json:"service"`
-	Claims    map[string]any       `json:"claims"`
-	Publisher *publisher.Publisher `json:"publisher"`
-	Pending   *publisher.Publisher `json:"pending_publisher"`
-	Project   string               `json:"created_project"`
-	Diagnosis *publisher.Diagnosis `json:"diagnosis"`
-	TokenID   string               `json:"token_id"`
-	Expires   int64                `json:"expires"`
-}
+// mintDetails are the exchange's own (trust.MintDetails).
+type mintDetails = trust.MintDetails
 
 type uploadDetails struct {
 	Step        string              `json:"step"`

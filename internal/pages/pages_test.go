@@ -170,6 +170,7 @@ func TestBrowserViewAt(t *testing.T) {
 		t.Errorf("release history: %q", got)
 	}
 	tb.click(`a[href="/manage/project/demo/settings/publishing/"]`)
+	tb.waitLocation("/settings/publishing/")
 	if got := tb.title(); got != "Trusted Publisher Management · PyPI" {
 		t.Errorf("settings title %q", got)
 	}
@@ -227,6 +228,7 @@ func TestBrowserDashboard(t *testing.T) {
 	savePage(t, tb, "dashboard", direct(h)+"/_fake/")
 	tb.open(direct(h) + "/_fake/?kind=mint&outcome=error")
 	tb.click(`.event.error a[href^="/_fake/events/"]`)
+	tb.waitLocation("/_fake/events/")
 	if got := tb.text("h1"); got != "Mint-token refused: invalid-publisher" {
 		t.Errorf("event h1 %q", got)
 	}
@@ -255,6 +257,7 @@ func TestBrowserDashboard(t *testing.T) {
 	// The token the attempt presented, one click away.
 	tb.open(eventURL)
 	tb.click(`a[href^="/_fake/events/"]:not([href$=".txtar"])`)
+	tb.waitText("h1", "OIDC token issued")
 	if got := tb.text("h1"); !strings.Contains(got, "OIDC token issued (GitHub") {
 		t.Errorf("token event: %q", got)
 	}
@@ -270,6 +273,7 @@ func TestBrowserDebugger(t *testing.T) {
 	tb.open(direct(h) + "/_fake/debugger")
 	tb.do(chromedp.SetValue(chromedp.CSS("#input"), ghActionBlock))
 	tb.click(`#debug-form button[type=submit]`)
+	tb.waitLocation("input=")
 	verdict := tb.text("#verdict")
 	if !strings.Contains(verdict, "PyPI would refuse these claims: invalid-publisher.") {
 		t.Fatalf("verdict: %q", verdict)
@@ -362,6 +366,7 @@ func TestBrowserPages(t *testing.T) {
 	}
 	savePage(t, tb, "landing", "")
 	tb.click(`a.button[href="/_fake/debugger"]`)
+	tb.waitLocation("/_fake/debugger")
 	if got := tb.title(); got != "Claims debugger · fakepypi" {
 		t.Errorf("debugger title %q", got)
 	}
