@@ -599,7 +599,9 @@ func (h *Harness) WriteEnvFile(path string) error {
 	}
 	_, werr := io.Copy(f, bytes.NewBufferString(h.Shell()))
 	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644)); err != nil {
+	// 0600: the file holds ACTIONS_ID_TOKEN_REQUEST_TOKEN and the control
+	// token (CreateTemp makes it 0600 already; kept explicit).
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o600)); err != nil {
 		os.Remove(f.Name())
 		return err
 	}

@@ -650,8 +650,14 @@ func TestControlUsersAndProjects(t *testing.T) {
 	c.mustErr("POST", "/_fake/projects", `{"name": "carols-tool"}`, 400, "catalog: project already exists")
 	c.mustErr("POST", "/_fake/projects", `{"name": "x", "owner": "alice"}`, 400, `invalid JSON body: json: unknown field "owner"`)
 
-	// Configured projects skip PyPI's name rules (an admin made them).
-	c.mustOK("POST", "/_fake/projects", `{"name": "requests2-"}`, nil)
+	// Configured projects skip create_project's rules (an admin made
+	// them: a standard-library name is fine), but never take a name PyPI
+	// could not hold (issue 11 item 9: "../../x" was accepted).
+	c.mustOK("POST", "/_fake/projects", `{"name": "asyncio"}`, nil)
+	for _, bad := range []string{"../../x", "requests2-", "-x", "a b", "x/y", "é"} {
+		b, _ := json.Marshal(map[string]string{"name": bad})
+		c.mustErr("POST", "/_fake/projects", string(b), 400, "~is not a valid project name: it must start and end with an ASCII letter or digit")
+	}
 
 	c.mustNoContent("DELETE", "/_fake/projects/Carols.Tool") // any spelling
 	code, _, _ := c.call("DELETE", "/_fake/projects/carols-tool", "")

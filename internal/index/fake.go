@@ -14,6 +14,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/apitoken"
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/events"
+	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
@@ -308,6 +309,10 @@ func (s *Server) fakeProjectsAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Name == "" {
 		replyErr(w, http.StatusBadRequest, "project needs a name")
+		return
+	}
+	if msg := pyname.NameProblem(p.Name); msg != "" {
+		replyErr(w, http.StatusBadRequest, "%s", msg)
 		return
 	}
 	for _, u := range append(append([]string{}, p.Owners...), p.Maintainers...) {

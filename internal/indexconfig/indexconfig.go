@@ -211,6 +211,10 @@ func (f *File) Validate() error {
 			errs = append(errs, f.at(p, "project needs a name"))
 			continue
 		}
+		if msg := pyname.NameProblem(p.Name); msg != "" {
+			errs = append(errs, f.at(p, "%s", msg))
+			continue
+		}
 		key := normalize(p.Name)
 		if projects[key] {
 			errs = append(errs, f.at(p, "project %q is declared twice", p.Name))

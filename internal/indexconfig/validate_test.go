@@ -20,6 +20,7 @@ func TestValidateMessages(t *testing.T) {
 		{"users:\n  - {two_factor: false}\n", "x.yaml:2: user needs a name"},
 		{"projects:\n  - {owners: []}\n", "x.yaml:2: project needs a name"},
 		{"projects:\n  - {name: Foo_Bar}\n  - {name: foo.bar}\n", "x.yaml:3: project \"foo.bar\" is declared twice"},
+		{"projects:\n  - {name: ../../x}\n", "x.yaml:2: '../../x' is not a valid project name: it must start and end with an ASCII letter or digit, with only letters, digits, '.', '_' and '-' between (PROJECT_NAME_RE, warehouse/utils/project.py)"},
 		{"users: [{name: a}]\nprojects:\n  - {name: p, maintainers: [z]}\n", "x.yaml:3: project \"p\" names user \"z\", who is not in users"},
 		{"projects:\n  - {name: p, upload_limit: -1}\n", "x.yaml:2: project \"p\": limits must not be negative"},
 		{"projects:\n  - {name: p, total_size_limit: -1}\n", "x.yaml:2: project \"p\": limits must not be negative"},

@@ -50,6 +50,9 @@ func (h *Handler) Seed(f SeedFile) (catalog.File, error) {
 	}
 	norm := pyname.Normalize(f.Project)
 	if _, ok := h.cat.Project(norm); !ok {
+		if msg := pyname.NameProblem(f.Project); msg != "" {
+			return catalog.File{}, errors.New("seed: " + msg)
+		}
 		_, err := h.cat.CreateProject(catalog.NewProject{Name: f.Project, NormalizedName: norm, Roles: f.Roles})
 		if err != nil && !errors.Is(err, catalog.ErrProjectExists) {
 			return catalog.File{}, err

@@ -114,14 +114,30 @@ func (x *Exchange) HandleAudience(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pyfmt.Object{{Key: "audience", Value: x.Audience()}})
 }
 
+// MaxMintBody is the most of a mint-token body fakepypi reads. Warehouse
+// sets no limit of its own (oidc/views.py hands request.body, whole, to
+// pydantic); a real body is a JSON object holding one JWT of 1 to 2 KiB.
+const MaxMintBody = 1 << 20
+
 // HandleMint serves POST /_/oidc/mint-token and /_/oidc/github/mint-token.
 func (x *Exchange) HandleMint(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxMintBody+1))
 	if err != nil {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
-	res := x.Mint(body)
+	var res Result
+	if len(body) > MaxMintBody {
+		// Cut at 1 MiB, the body used to be parsed as truncated JSON and
+		// refused for a JSON error that was not in it. The refusal is
+		// now deliberate, in PyPI's 422 envelope with PyPI's code for a
+		// body that is not a token payload, so clients print it as they
+		// print PyPI's own.
+		res = x.newResult().fail(CodeInvalidPayload, fmt.Sprintf("Request body larger than %d bytes (fakepypi's limit)", MaxMintBody),
+			"fakepypi reads at most 1 MiB of a mint-token body; PyPI would parse it all")
+	} else {
+		res = x.Mint(body)
+	}
 	res.Event.Details.(*MintDetails).Endpoint = r.URL.Path
 	x.record(res)
 	switch {

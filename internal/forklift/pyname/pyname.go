@@ -114,6 +114,19 @@ func ValidName(name string) bool {
 	return true
 }
 
+// NameProblem explains why name is not a valid project name, or returns
+// "" when it is. The control plane and the configuration file create
+// projects as an admin would, skipping create_project's other rules, but
+// never under a name PyPI could not hold (a "../../x" would end up in
+// URLs and paths).
+func NameProblem(name string) string {
+	if ValidName(name) {
+		return ""
+	}
+	return fmt.Sprintf("%s is not a valid project name: it must start and end with an ASCII letter or digit, "+
+		"with only letters, digits, '.', '_' and '-' between (PROJECT_NAME_RE, warehouse/utils/project.py)", pyfmt.Repr(name))
+}
+
 // ValidNameDollar is ValidName for the variant of the pattern that ends in
 // '$' (packaging.utils._validate_regex), which in Python also matches just
 // before a single trailing newline.
