@@ -300,4 +300,3 @@ func cpuModel() string {
 	}
 	return "?"
 }
-

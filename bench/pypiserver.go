@@ -90,4 +90,3 @@ func runPypiserver(ctx context.Context, r *runner) error {
 	r.record("pypiserver.simple", median(lat))
 	return nil
 }
-
