@@ -134,6 +134,37 @@ if curl -fsS --proxy "http://127.0.0.1:$proxy_port" --cacert "$work/ca.pem" http
   echo "demo 1.0 leaked into test.pypi.org" >&2; exit 1
 fi
 
+echo "--- docker run: the printed environment, used from the host"
+# The image's own command on free ports (each published on the same number,
+# as docs/containers.md says), so the environment it prints names ports
+# the host reaches. Its CA path is a per-run file in /tmp on both sides.
+read -r p1 p2 p3 < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+run_name=fakepypi-run-$$ run_ca=/tmp/fakepypi-ca-$$.pem
+docker run -d --name "$run_name" -p "127.0.0.1:$p1:$p1" -p "127.0.0.1:$p2:$p2" -p "127.0.0.1:$p3:$p3" "$FAKEPYPI_IMAGE" \
+  /fakeindex up --data /data --env-ca "$run_ca" --addr-index "0.0.0.0:$p1" --addr-issuer "0.0.0.0:$p2" --addr-proxy "0.0.0.0:$p3" >/dev/null
+run_cleanup() { docker rm -f "$run_name" >/dev/null 2>&1 || true; rm -f "$run_ca"; }
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$p3/_fake/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS -o "$run_ca" "http://127.0.0.1:$p3/_fake/ca.pem"
+docker logs "$run_name" 2>/dev/null > "$work/run.env"
+grep -q "^export FAKEPYPI_INDEX_URL='https://127.0.0.1:$p1'$" "$work/run.env" ||
+  { echo "docker run printed no loopback index URL:" >&2; cat "$work/run.env" >&2; run_cleanup; exit 1; }
+grep -q "^export REQUESTS_CA_BUNDLE='$run_ca'$" "$work/run.env" ||
+  { echo "docker run's env does not name $run_ca" >&2; run_cleanup; exit 1; }
+(
+  cd "$work"
+  . ./run.env
+  twine upload --non-interactive --disable-progress-bar -u __token__ -p "$("$repo/docker/bin/fakeindex" mint)" demo-1.0-py3-none-any.whl
+  curl -fsS https://pypi.org/simple/demo/ | grep >/dev/null 'demo-1.0-py3-none-any.whl'
+) || { docker logs "$run_name" >&2; run_cleanup; exit 1; }
+run_cleanup
+echo "docker run: published demo 1.0 from the host through the printed environment"
+
 echo "--- compose down"
 dc down -v --remove-orphans
 

@@ -113,7 +113,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}
-	servers := []*http.Server{httpserver.New(proxyFront(p, ca), httpserver.Limits{}, logger)}
+	servers := []*http.Server{httpserver.New(p.Front(ca), httpserver.Limits{}, logger)}
 	go servers[0].Serve(ln)
 	logger.Info("proxy listening", "url", "http://"+ln.Addr().String(), "hosts", strings.Join(p.Hosts(), " "), "ca", ca.BundlePath())
 	if *tlsAddr != "" {
@@ -162,28 +162,6 @@ func newProxyFlags() (*flag.FlagSet, *proxyFlags) {
 	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.routes, "route", "`host=URL`: also emulate host with the server at URL (repeatable)")
 	return fs, f
-}
-
-// proxyFront adds two direct (origin-form) routes to the proxy port, which
-// otherwise answers only proxy requests: a health route for the container
-// health check, and the CA bundle, so a client on the host or a CI job next
-// to a service container can fetch what it must trust without docker cp.
-func proxyFront(p *proxy.Proxy, ca *localca.CA) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && !r.URL.IsAbs() {
-			switch r.URL.Path {
-			case "/_fake/health":
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, "{\"status\":\"ok\",\"hosts\":%q}\n", strings.Join(p.Hosts(), " "))
-				return
-			case "/_fake/ca.pem":
-				w.Header().Set("Content-Type", "application/x-pem-file")
-				w.Write(ca.CertPEM())
-				return
-			}
-		}
-		p.ServeHTTP(w, r)
-	})
 }
 
 // directTLS serves requests that arrived over plain TLS (a client that

@@ -87,7 +87,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := harness.Options{
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
 		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest, Persist: *f.persist,
-		Control:      f.control.Policy(),
+		Control:      f.control.Policy(), EnvCA: *f.envCA,
 		SigstoreAddr: *f.addrSigstore, SigstoreFaults: *f.sigFaults,
 	}
 	// In a job the client's output is what matters: only refusals and
@@ -150,7 +150,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if job {
 		return runUpJob(ctx, h, command, stdout, stderr) // job.go
 	}
-	banner(stderr, h, *envFile)
+	banner(stderr, h, *envFile, *f.envCA)
 	io.WriteString(stdout, h.Shell())
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -164,7 +164,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // test can walk them.
 type upFlags struct {
 	addrIndex, addrIssuer, addrProxy, data, config, issuerCfg, scheme, envFile *string
-	logFormat                                                                  *string
+	logFormat, envCA                                                           *string
 	noProxy, noIssuer, noTest, quiet, persist, shell                           *bool
 	sets, faults, sigFaults                                                    *multi
 	addrSigstore                                                               *string
@@ -188,6 +188,7 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.noIssuer = fs.Bool("no-issuer", false, "do not start the issuer: tokens come from elsewhere, and the env has no CI variables")
 	f.noTest = fs.Bool("no-testpypi", false, "do not emulate test.pypi.org")
 	f.shell = fs.Bool("shell", false, "run an interactive shell ($SHELL, else /bin/sh) in the job's environment, with a prompt saying so; the harness stops when the shell exits")
+	f.envCA = fs.String("env-ca", "", "CA bundle `path` the environment names (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, ...) instead of DATA/ca/ca.pem; the bundle is copied there. In a container, e.g. /tmp/fakepypi-ca.pem: the host fetches the bundle to the same path from FAKEPYPI_CA_URL and the printed environment works there too")
 	f.envFile = fs.String("env-file", "", "write the environment to `path` (atomically) once every listener is ready; removed on shutdown")
 	f.quiet = fs.Bool("quiet", false, "do not log requests, exchanges, uploads and refusals to stderr")
 	f.logFormat = logging.FormatFlag(fs)
@@ -212,7 +213,7 @@ func defaultDataDir() string {
 	return ".fakepypi"
 }
 
-func banner(w io.Writer, h *harness.Harness, envFile string) {
+func banner(w io.Writer, h *harness.Harness, envFile, envCA string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("fakepypi harness is up")
 	p("  index    %s  (direct; the control plane is under /_fake/)", h.IndexURL())
@@ -233,6 +234,9 @@ func banner(w io.Writer, h *harness.Harness, envFile string) {
 		p("  proxy    %s  (HTTPS_PROXY; other hosts are refused)", h.ProxyURL())
 	}
 	p("  CA       %s", h.CABundle())
+	if envCA != "" && h.ProxyURL() != "" {
+		p("           named in the env as %s; elsewhere (the host of a container): curl -so %s %s/_fake/ca.pem", envCA, envCA, h.ProxyURL())
+	}
 	if h.ControlToken() != "" {
 		p("  control  /_fake/ needs the token in $%s (Authorization: Bearer; in a browser, open /_fake/...?token=...)", controlplane.EnvToken)
 	}

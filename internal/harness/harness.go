@@ -115,6 +115,13 @@ type Options struct {
 	// Issuer configures the fake issuer (run context, faults, keys...).
 	// Addr and PublicURL are set by Start.
 	Issuer issuer.Config
+	// EnvCA, when set, is the CA bundle path the environment names
+	// (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, ...) instead of Dir/ca/ca.pem;
+	// Start copies the bundle there. In a container, a path such as
+	// /tmp/fakepypi-ca.pem lets the printed environment work on the host
+	// too, once the host has fetched the bundle to the same path from
+	// FAKEPYPI_CA_URL (the proxy's /_fake/ca.pem).
+	EnvCA string
 	// CI is the kind of CI job Env describes: issuer.GitHub (default) or
 	// issuer.GitLab, whose tokens are minted into the environment at
 	// Start, as GitLab does when a job starts.
@@ -236,7 +243,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		if proxyLn, err = h.listen(opts.ProxyAddr, SchemeHTTP, nil); err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
-		h.proxyURL = "http://" + proxyLn.Addr().String()
+		h.proxyURL = "http://" + advertisedAddr(proxyLn)
 	}
 
 	// One event log for the issuer and the PyPI index: the dashboard
@@ -346,14 +353,14 @@ func Start(opts Options) (_ *Harness, err error) {
 		// the issuer's loopback listener because id >= 1.6 (twine's token
 		// source) fetches it with bare urllib3, which ignores HTTPS_PROXY,
 		// while requests, curl and uv send the same URL through the proxy.
-		direct := map[string]http.Handler{indexLn.Addr().String(): h.idx, sigLn.Addr().String(): h.sigHandler}
+		direct := map[string]http.Handler{advertisedAddr(indexLn): h.idx, advertisedAddr(sigLn): h.sigHandler}
 		if h.iss != nil {
-			direct[issuerLn.Addr().String()] = h.iss
+			direct[advertisedAddr(issuerLn)] = h.iss
 		}
 		for host, hh := range loopbackRoutes(direct) {
 			h.prox.Handle(host, hh)
 		}
-		h.serve(proxyLn, h.prox)
+		h.serve(proxyLn, h.prox.Front(h.ca))
 	}
 
 	if err := h.buildEnv(opts); err != nil {
@@ -384,9 +391,9 @@ func baseURL(scheme string, ln net.Listener) string {
 	// SchemeBoth advertises https: uv and gh-action-pypi-publish force it,
 	// and http:// still works on the same port.
 	if scheme == SchemeHTTP {
-		return "http://" + ln.Addr().String()
+		return "http://" + advertisedAddr(ln)
 	}
-	return "https://" + ln.Addr().String()
+	return "https://" + advertisedAddr(ln)
 }
 
 // addIssuers points the index at the fake issuer for each canonical issuer
@@ -496,7 +503,19 @@ func (h *Harness) buildEnv(opts Options) error {
 		add("NO_PROXY", "")
 		add("no_proxy", "")
 	}
-	h.env = append(h.env, h.ca.Env()...)
+	bundle := h.ca.BundlePath()
+	if opts.EnvCA != "" {
+		// A copy where clients outside this filesystem (the host of a
+		// container) can keep one too: the same path works on both sides.
+		if err := os.WriteFile(opts.EnvCA, h.ca.CertPEM(), 0o644); err != nil {
+			return fmt.Errorf("EnvCA: %w", err)
+		}
+		bundle = opts.EnvCA
+	}
+	for _, kv := range h.ca.Env() {
+		k, _, _ := strings.Cut(kv, "=")
+		add(k, bundle)
+	}
 	if h.proxyURL == "" {
 		// Without the proxy the clients' defaults (PyPI's real URLs) lead
 		// nowhere: name the direct listener.
@@ -522,12 +541,13 @@ func (h *Harness) buildEnv(opts Options) error {
 	}
 	if h.proxyURL != "" {
 		add("FAKEPYPI_PROXY_URL", h.proxyURL)
+		add("FAKEPYPI_CA_URL", h.proxyURL+proxy.CAPath)
 	}
 	if h.sigstoreURL != "" {
 		// fakeindex attest signs here (Fulcio and Rekor paths).
 		add("FAKEPYPI_SIGSTORE_URL", h.sigstoreURL)
 	}
-	add("FAKEPYPI_CA_BUNDLE", h.ca.BundlePath())
+	add("FAKEPYPI_CA_BUNDLE", bundle)
 	if h.controlToken != "" {
 		add(controlplane.EnvToken, h.controlToken)
 	}

@@ -17,6 +17,23 @@ const (
 	SchemeHTTP  = "http"  // plain HTTP only
 )
 
+// advertisedAddr is the address clients are told for ln: its own, except
+// that a listener on every interface (0.0.0.0 or [::], as in a container
+// with published ports) is named by 127.0.0.1, which reaches it from the
+// same machine and, through "docker run -p 127.0.0.1:P:P", from the host.
+// "https://[::]:8081" is not a URL a client can use.
+func advertisedAddr(ln net.Listener) string {
+	a := ln.Addr().String()
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return a
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return a
+}
+
 // listen opens a loopback listener on addr speaking scheme. With SchemeBoth
 // it looks at each connection's first byte: a TLS handshake starts with
 // 0x16 (handshake record), an HTTP request with a letter. One port serving
