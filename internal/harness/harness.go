@@ -367,6 +367,11 @@ func Start(opts Options) (_ *Harness, err error) {
 		return nil, err
 	}
 	h.idx.SetLanding(h.landing)
+	if h.iss != nil {
+		// The dashboard's "in force" panel names the issuer's faults too.
+		index := h.idx.Pages.InForce
+		h.idx.Pages.InForce = func() []string { return append(index(), h.iss.FaultsInForce()...) }
+	}
 	return h, nil
 }
 

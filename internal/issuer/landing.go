@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -59,4 +60,27 @@ func (s *Server) public(r *http.Request) bool {
 		return false
 	}
 	return strings.EqualFold(host, u.Hostname())
+}
+
+// FaultsInForce describes the issuer's faults for the index's dashboard:
+// the sticky ones, then each queued one-shot set.
+func (s *Server) FaultsInForce() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	if len(s.sticky) > 0 {
+		names := make([]string, len(s.sticky))
+		for i, f := range s.sticky {
+			names[i] = f.String()
+		}
+		out = append(out, "CI issuer: every token "+strings.Join(names, ", "))
+	}
+	for i, q := range s.queue {
+		names := make([]string, len(q))
+		for j, f := range q {
+			names[j] = f.String()
+		}
+		out = append(out, fmt.Sprintf("CI issuer: token %d from now %s", i+1, strings.Join(names, ", ")))
+	}
+	return out
 }

@@ -240,6 +240,7 @@ type dashboardView struct {
 	Counts   map[string]int
 	Now      string
 	Site     string
+	InForce  []string
 }
 
 // Dashboard serves GET /_fake/: every event of the shared log, newest
@@ -272,6 +273,9 @@ func (s *Site) Dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Now != nil {
 		v.Now = when(s.Now())
+	}
+	if s.InForce != nil {
+		v.InForce = s.InForce()
 	}
 	render(w, http.StatusOK, "dashboard.html", s.harnessChrome("Dashboard"), v)
 }

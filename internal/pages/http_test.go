@@ -196,3 +196,32 @@ func TestRenderDescription(t *testing.T) {
 		t.Errorf("FileSize(1234) = %q", got)
 	}
 }
+
+// TestInForce: the dashboard names the faults, flags and clock changes
+// that bend the answers, the index's and the issuer's.
+func TestInForce(t *testing.T) {
+	h := pypitest.New(t)
+	c := h.Client()
+	_, body := fetch(t, c, h.IndexURL()+"/_fake/")
+	if !strings.Contains(body, "Nothing bends the answers now") {
+		t.Errorf("a fresh harness shows something in force")
+	}
+	if err := h.SetIndexFaults("upload", "status:503"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetFaults("expired"); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, h.IndexURL()+"/_fake/flags", strings.NewReader(`{"read-only": true}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("flags: %v %v", resp, err)
+	}
+	h.AdvanceClock(16 * 60 * 1e9)
+	_, body = fetch(t, c, h.IndexURL()+"/_fake/")
+	for _, want := range []string{"index fault on upload: every request status:503", "admin flag: read-only", "CI issuer: every token expired", "clock moved by 16m"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard does not say %q", want)
+		}
+	}
+}

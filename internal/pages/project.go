@@ -46,6 +46,9 @@ type Site struct {
 	// Landing says what is running, for the landing page; nil shows the
 	// index alone.
 	Landing func(r *http.Request) Landing
+	// InForce lists what is bending the index's answers now (faults,
+	// admin flags, a moved clock), for the dashboard; nil shows nothing.
+	InForce func() []string
 	// Now is the index's clock (for the debugger's expiry checks and the
 	// dashboard's "now").
 	Now func() time.Time
