@@ -123,7 +123,7 @@ func TestAuthenticateForms(t *testing.T) {
 		if err != nil || !id.IsNone() || id.Kind != KindNone || id.Why == "" {
 			t.Errorf("%q: identity %+v, err %v", h, id, err)
 		}
-		if err := f.s.Authorize(id, f.foo); err != ErrNoIdentity {
+		if err := f.s.Authorize(id, f.foo); err == nil || err.Error() != ErrNoIdentity("").Error() {
 			t.Errorf("%q: Authorize = %v", h, err)
 		}
 	}
@@ -144,8 +144,8 @@ func TestAuthenticateForms(t *testing.T) {
 	if id := f.s.Identify(std); id.Kind != KindUser {
 		t.Errorf("standard alphabet: %+v", id)
 	}
-	if ErrNoIdentity.Status != 403 || ErrNoIdentity.Message != "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information." {
-		t.Errorf("ErrNoIdentity = %+v", ErrNoIdentity)
+	if ErrNoIdentity("").Status != 403 || ErrNoIdentity("").Message != "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information." {
+		t.Errorf("ErrNoIdentity = %+v", ErrNoIdentity(""))
 	}
 }
 
@@ -176,13 +176,13 @@ func TestUserTokenScopes(t *testing.T) {
 	wantErr(t, f.s.Authorize(f.s.Identify(scoped), Project{}), 403, "Invalid API Token: project-scoped token used outside of a project context")
 
 	// 2FA and verified email, in PyPI's order (email first).
-	if err := EnsureUserCanUpload(f.s.Identify(all)); err != nil {
+	if err := EnsureUserCanUpload(f.s.Identify(all), ""); err != nil {
 		t.Errorf("alice: %v", err)
 	}
-	wantErr(t, EnsureUserCanUpload(f.s.Identify(bobs)), 403, "User 'bob', associated with the API token used, does not have two-factor authentication enabled. Please enable two-factor authentication before attempting to upload to PyPI. See https://pypi.org/help/#two-factor-authentication for more information.")
+	wantErr(t, EnsureUserCanUpload(f.s.Identify(bobs), ""), 403, "User 'bob', associated with the API token used, does not have two-factor authentication enabled. Please enable two-factor authentication before attempting to upload to PyPI. See https://pypi.org/help/#two-factor-authentication for more information.")
 	f.users["bob"] = User{ID: UserID("bob"), Name: "bob"}
-	wantErr(t, EnsureUserCanUpload(f.s.Identify(bobs)), 403, "User 'bob', associated with the API token used, does not have a verified primary email address. Please add a verified primary email before attempting to upload to PyPI. See https://pypi.org/help/#verified-email for more information.")
-	if err := EnsureUserCanUpload(Identity{Kind: KindPublisher}); err != nil {
+	wantErr(t, EnsureUserCanUpload(f.s.Identify(bobs), ""), 403, "User 'bob', associated with the API token used, does not have a verified primary email address. Please add a verified primary email before attempting to upload to PyPI. See https://pypi.org/help/#verified-email for more information.")
+	if err := EnsureUserCanUpload(Identity{Kind: KindPublisher}, ""); err != nil {
 		t.Errorf("publisher: %v", err)
 	}
 
@@ -258,7 +258,7 @@ func TestOIDCTokenAuthorize(t *testing.T) {
 	wantErr(t, f.s.Authorize(f.s.Identify(string(b)), f.foo), 403, "Invalid API Token: signatures do not match")
 
 	// A user token is not an OIDC identity and vice versa.
-	wantErr(t, f.s.Authorize(Identity{}, f.foo), 403, MsgNoIdentity)
+	wantErr(t, f.s.Authorize(Identity{}, f.foo), 403, MsgNoIdentity(""))
 }
 
 func TestListAndRevoke(t *testing.T) {

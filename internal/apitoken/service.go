@@ -26,12 +26,22 @@ import (
 // not_before + 900).
 const OIDCLifetime = 900
 
-// Messages the upload endpoint shows (warehouse/macaroons/security_policy.py, warehouse/forklift/legacy.py).
-const (
-	MsgNoIdentity    = "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information."
-	MsgPasswordAuth  = "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://pypi.org/help/#apitoken and https://pypi.org/help/#trusted-publishers"
-	MsgNonUserCreate = "Non-user identities cannot create new projects. This was probably caused by successfully using a pending publisher but specifying the project name incorrectly (either in the publisher or in your project's metadata). Please ensure that both match. See: https://docs.pypi.org/trusted-publishers/troubleshooting/"
-)
+// MsgNonUserCreate is legacy.py's refusal of a project creation by an
+// OIDC identity; its link is to the user docs, the same for TestPyPI.
+const MsgNonUserCreate = "Non-user identities cannot create new projects. This was probably caused by successfully using a pending publisher but specifying the project name incorrectly (either in the publisher or in your project's metadata). Please ensure that both match. See: https://docs.pypi.org/trusted-publishers/troubleshooting/"
+
+// MsgNoIdentity is ensure_uploads_allowed's refusal without an identity
+// (warehouse/forklift/decorators.py), its link on help's domain.
+func MsgNoIdentity(help pypierr.Help) string {
+	return "Invalid or non-existent authentication information. See " + help.URL("invalid-auth") + " for more information."
+}
+
+// MsgPasswordAuth is BasicAuthSecurityPolicy's refusal of a username
+// other than __token__ (warehouse/accounts/security_policy.py).
+func MsgPasswordAuth(help pypierr.Help) string {
+	return "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See " +
+		help.URL("apitoken") + " and " + help.URL("trusted-publishers")
+}
 
 // Error is a refusal with PyPI's HTTP status and exact message; the
 // upload endpoint puts Message in its status line and body.
@@ -40,7 +50,9 @@ type Error = pypierr.Error
 var forbidden = pypierr.Forbidden
 
 // ErrNoIdentity is step 4 of the upload: no usable credentials.
-var ErrNoIdentity = &Error{Status: http.StatusForbidden, Message: MsgNoIdentity}
+func ErrNoIdentity(help pypierr.Help) *Error {
+	return &Error{Status: http.StatusForbidden, Message: MsgNoIdentity(help)}
+}
 
 // ErrNonUserCreate is step 9a: an OIDC token naming a project that does
 // not exist.
@@ -111,7 +123,10 @@ type Publishers interface {
 type Service struct {
 	// Location is the macaroon location, PyPI's request.domain
 	// ("pypi.org" gives tokens starting "pypi-AgEIcHlwaS5vcmcCJ").
-	Location   string
+	Location string
+	// Help is the domain of the help links in messages (the warehouse
+	// domain: pypi.org, test.pypi.org).
+	Help       pypierr.Help
 	Clock      clock.Clock
 	Users      Users
 	Publishers Publishers
@@ -164,7 +179,7 @@ func NewService(location string, c clock.Clock, users Users, pubs Publishers) *S
 	if _, err := rand.Read(secret); err != nil {
 		panic("apitoken: no randomness: " + err.Error())
 	}
-	return &Service{Location: location, Clock: c, Users: users, Publishers: pubs, records: map[uuid.UUID]*record{},
+	return &Service{Location: location, Help: pypierr.Help(location), Clock: c, Users: users, Publishers: pubs, records: map[uuid.UUID]*record{},
 		minted: map[uuid.UUID]mintedToken{}, shared: map[string]*mintShared{}, secret: secret}
 }
 
@@ -355,7 +370,7 @@ func (s *Service) List() []TokenInfo {
 // (password stripped), or the Bearer / token schemes. Basic with any other
 // username is the 403 "Username/Password authentication is no longer
 // supported" answer. An absent or unusable header gives "", nil.
-func Credentials(r *http.Request) (string, *Error) {
+func Credentials(r *http.Request, help pypierr.Help) (string, *Error) {
 	auth := r.Header.Get("Authorization")
 	scheme, rest, ok := strings.Cut(auth, " ")
 	if !ok {
@@ -375,7 +390,7 @@ func Credentials(r *http.Request) (string, *Error) {
 			// A bare HTTPForbidden() whose status _format_exc_status sets
 			// (warehouse/accounts/security_policy.py): the message is in
 			// the status line only, not in the body.
-			e := forbidden(MsgPasswordAuth, fmt.Sprintf("Basic auth with username %q", user))
+			e := forbidden(MsgPasswordAuth(help), fmt.Sprintf("Basic auth with username %q", user))
 			e.StatusOnly = true
 			return "", e
 		}
@@ -392,7 +407,7 @@ func Credentials(r *http.Request) (string, *Error) {
 // is the Basic-auth-with-a-password 403; no identity is Identity{} with
 // Why set, which the upload must answer with ErrNoIdentity at its step 4.
 func (s *Service) Authenticate(r *http.Request) (Identity, error) {
-	tok, e := Credentials(r)
+	tok, e := Credentials(r, s.Help)
 	if e != nil {
 		return Identity{}, e
 	}
@@ -444,7 +459,7 @@ func (s *Service) Identify(tok string) Identity {
 // (a role for users, attachment for publishers).
 func (s *Service) Authorize(id Identity, p Project) error {
 	if id.IsNone() || id.rec == nil {
-		return ErrNoIdentity
+		return ErrNoIdentity(s.Help)
 	}
 	if reason := s.verifyMacaroon(id, p); reason != "" {
 		return forbidden("Invalid API Token: "+reason, "macaroon verification: "+reason)
@@ -453,12 +468,12 @@ func (s *Service) Authorize(id Identity, p Project) error {
 	case KindPublisher:
 		names, _ := s.Publishers.PublisherProjects(id.PublisherID)
 		if !slices.Contains(names, p.NormalizedName) {
-			return forbidden(fmt.Sprintf("The given token isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", p.Name),
+			return forbidden(fmt.Sprintf("The given token isn't allowed to upload to project '%s'. See %s for more information.", p.Name, s.Help.URL("project-name")),
 				"the publisher is not attached to "+p.Name)
 		}
 	case KindUser:
 		if !slices.Contains(p.Collaborators, id.User.Name) {
-			return forbidden(fmt.Sprintf("The user '%s' isn't allowed to upload to project '%s'. See https://pypi.org/help/#project-name for more information.", id.User.Name, p.Name),
+			return forbidden(fmt.Sprintf("The user '%s' isn't allowed to upload to project '%s'. See %s for more information.", id.User.Name, p.Name, s.Help.URL("project-name")),
 				id.User.Name+" has no role on "+p.Name)
 		}
 	}
@@ -467,16 +482,16 @@ func (s *Service) Authorize(id Identity, p Project) error {
 
 // EnsureUserCanUpload is upload steps 11 and 11b for user identities:
 // a verified primary email, then 2FA. Publisher identities pass.
-func EnsureUserCanUpload(id Identity) error {
+func EnsureUserCanUpload(id Identity, help pypierr.Help) error {
 	if id.Kind != KindUser || id.User == nil {
 		return nil
 	}
 	u := id.User
 	if !u.EmailVerified {
-		return forbidden(fmt.Sprintf("User '%s', associated with the API token used, does not have a verified primary email address. Please add a verified primary email before attempting to upload to PyPI. See https://pypi.org/help/#verified-email for more information.", u.Name), "")
+		return forbidden(fmt.Sprintf("User '%s', associated with the API token used, does not have a verified primary email address. Please add a verified primary email before attempting to upload to PyPI. See %s for more information.", u.Name, help.URL("verified-email")), "")
 	}
 	if !u.TwoFactor {
-		return forbidden(fmt.Sprintf("User '%s', associated with the API token used, does not have two-factor authentication enabled. Please enable two-factor authentication before attempting to upload to PyPI. See https://pypi.org/help/#two-factor-authentication for more information.", u.Name), "")
+		return forbidden(fmt.Sprintf("User '%s', associated with the API token used, does not have two-factor authentication enabled. Please enable two-factor authentication before attempting to upload to PyPI. See %s for more information.", u.Name, help.URL("two-factor-authentication")), "")
 	}
 	return nil
 }

@@ -39,9 +39,18 @@ type DuplicateError struct {
 
 // Error is PyPI's message, which twine's --skip-existing recognises by its
 // "File already exists" prefix (twine/commands/upload.py skip_upload).
-func (e *DuplicateError) Error() string {
-	return fmt.Sprintf("File already exists (%s, with blake2_256 hash %s). See https://pypi.org/help/#file-name-reuse for more information.",
-		pyRepr(e.Filename), pyRepr(e.Blake2256))
+func (e *DuplicateError) Error() string { return e.Message("https://pypi.org/help/#file-name-reuse") }
+
+// Message is the message with its help link at helpURL (TestPyPI's link
+// to https://test.pypi.org/help/: legacy.py uses request.help_url).
+func (e *DuplicateError) Message(helpURL string) string {
+	return fmt.Sprintf("File already exists (%s, with blake2_256 hash %s). See %s for more information.",
+		pyRepr(e.Filename), pyRepr(e.Blake2256), helpURL)
+}
+
+// FilenameReusedMessage is MsgFilenameReused with its help link at helpURL.
+func FilenameReusedMessage(helpURL string) string {
+	return "This filename was previously used by a file that has since been deleted. Use a different version. See " + helpURL + " for more information."
 }
 
 // pyRepr quotes s as Python's repr() does for the strings that reach these

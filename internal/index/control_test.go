@@ -875,7 +875,7 @@ func TestControlTokens(t *testing.T) {
 	if id := c.s.Tokens.Identify(tk["token"]); !id.IsNone() {
 		t.Fatalf("revoked token still identifies")
 	}
-	if code, status := c.upload(tk["token"], "sampleproject", "1.0"); code != 403 || status != "403 "+apitoken.MsgNoIdentity {
+	if code, status := c.upload(tk["token"], "sampleproject", "1.0"); code != 403 || status != "403 "+apitoken.MsgNoIdentity("") {
 		t.Fatalf("upload with a revoked token: %s", status)
 	}
 	c.mustErr("DELETE", "/_fake/tokens/t1", "", 404, `no token "t1"`)

@@ -181,14 +181,14 @@ func TestUserTokens(t *testing.T) {
 	r := httptest.NewRequest("POST", "/legacy/", nil)
 	r.SetBasicAuth("alice", "hunter2")
 	_, err := s.Tokens.Authenticate(r)
-	wantErr(t, err, 403, apitoken.MsgPasswordAuth)
+	wantErr(t, err, 403, apitoken.MsgPasswordAuth(""))
 	// Stable across servers: user-scoped tokens derive from their name.
 	s2, _ := newTestServer(t, ti, testSetup)
 	if all2, _ := s2.Token("alice-all"); all2 != all {
 		t.Fatalf("user token changed between runs")
 	}
 	bob := apitoken.Identity{Kind: apitoken.KindUser, User: &apitoken.User{Name: "bob", EmailVerified: true}}
-	if err := apitoken.EnsureUserCanUpload(bob); err == nil || !strings.Contains(err.Error(), "does not have two-factor authentication enabled") {
+	if err := apitoken.EnsureUserCanUpload(bob, ""); err == nil || !strings.Contains(err.Error(), "does not have two-factor authentication enabled") {
 		t.Fatalf("2FA check: %v", err)
 	}
 }
@@ -553,7 +553,7 @@ pending_publishers:
 	s.Flags.Set("disallow-new-project-registration", true)
 	s.AddPublisher(publisher.Publisher{Pending: true, Service: "github", Owner: "octo-org", Repository: "later", WorkflowFilename: "release.yml", ProjectName: "later"})
 	_, body, _ = do(t, s, "POST", "/_/oidc/mint-token", mintBody(ti.sign(t, claims("later", "p5"))))
-	if body != wantError("invalid-payload", MsgRegistrationDisabled) {
+	if body != wantError("invalid-payload", MsgRegistrationDisabled("")) {
 		t.Fatal(body)
 	}
 }

@@ -18,8 +18,11 @@ import (
 func normalize(name string) string { return pyname.Normalize(name) }
 
 // MsgRegistrationDisabled is create_project's answer when the
-// disallow-new-project-registration flag is on (warehouse/packaging/services.py).
-const MsgRegistrationDisabled = "New project registration temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."
+// disallow-new-project-registration flag is on
+// (warehouse/packaging/services.py), its link on help's domain.
+func MsgRegistrationDisabled(help pypierr.Help) string {
+	return "New project registration temporarily disabled. See " + help.URL("admin-intervention") + " for more information."
+}
 
 // projectDir connects the exchange (and the upload endpoint) to the
 // catalog, adding PyPI's new-project rules.
@@ -84,7 +87,7 @@ func (d *projectDir) CreateForPublisher(name, creator, organization string) (tru
 // refusal is a *pypierr.Error with PyPI's status and message (ProjectService.check_project_name, warehouse/packaging/services.py).
 func (s *Server) CreateProject(name, creator, organization string) (catalog.Project, error) {
 	if s.Flags.Enabled(adminflag.DisallowNewProjectRegistration) {
-		return catalog.Project{}, pypierr.New(http.StatusForbidden, MsgRegistrationDisabled)
+		return catalog.Project{}, pypierr.New(http.StatusForbidden, MsgRegistrationDisabled(s.Tokens.Help))
 	}
 	if rej := pyname.CheckProjectName(name, s.nameRegistry()); rej != nil {
 		return catalog.Project{}, rej
@@ -120,6 +123,7 @@ func (s *Server) invalidatePending(name, creator string) {
 
 func (s *Server) nameRegistry() pyname.Registry {
 	return pyname.Registry{
+		Help:   s.Tokens.Help,
 		Exists: func(n string) bool { _, ok := s.Catalog.Project(n); return ok },
 		Prohibited: func(n string) bool {
 			return s.projects.isProhibited(n)

@@ -99,3 +99,19 @@ func (e *Error) WriteUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	WriteStatusDetail(w, r, e.Status, e.Message, detail, nil)
 }
+
+// Help is the warehouse domain that PyPI's help links name: Warehouse's
+// request.help_url builds https://<warehouse.domain>/help/#<anchor>
+// whatever host the request came to (warehouse/forklift/__init__.py
+// _help_url), so TestPyPI's messages link https://test.pypi.org/help/.
+// The zero Help is PyPI's, pypi.org.
+type Help string
+
+// URL is the help link for anchor ("file-name-reuse", ...).
+func (h Help) URL(anchor string) string {
+	d := string(h)
+	if d == "" {
+		d = "pypi.org"
+	}
+	return "https://" + d + "/help/#" + anchor
+}

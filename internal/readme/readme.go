@@ -24,14 +24,14 @@ import (
 	"github.com/fakepypi/fakepypi/internal/pypierr"
 )
 
-const helpURL = "https://pypi.org/help/#description-content-type"
-
 // Check returns PyPI's step-15 refusal for a description with the given
 // Description-Content-Type (nil when the field is absent), or nil when
 // the description would render. The content type is assumed to have
 // passed metadata validation (step 7), so it is text/plain, text/x-rst or
-// text/markdown with a valid charset and variant.
-func Check(description, contentType *string) *pypierr.Error {
+// text/markdown with a valid charset and variant. help is the domain of
+// the message's help link (legacy.py request.help_url).
+func Check(description, contentType *string, help pypierr.Help) *pypierr.Error {
+	helpURL := help.URL("description-content-type")
 	// legacy.py: "if meta.description:" — an empty or missing
 	// description is not rendered.
 	if description == nil || *description == "" {

@@ -26,7 +26,7 @@ func TestCheck(t *testing.T) {
 		{desc: p("A *fine* text.\n"), ctype: nil, want: ""},
 	}
 	for _, r := range rows {
-		e := Check(r.desc, r.ctype)
+		e := Check(r.desc, r.ctype, "")
 		got := ""
 		if e != nil {
 			got = e.Error()

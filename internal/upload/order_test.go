@@ -309,3 +309,64 @@ func TestPasswordRefusalBody(t *testing.T) {
 		t.Fatalf("got %s\n%q\nwant\n%q", st, body, want)
 	}
 }
+
+// TestTestPyPIHelpLinks: Warehouse builds help links from warehouse.domain
+// (warehouse/forklift/__init__.py _help_url), so TestPyPI's messages link
+// https://test.pypi.org/help/ (twine#912 and #916 quote "See
+// https://test.pypi.org/help/#file-name-reuse"). Every message with a help
+// link, on an index whose domain is test.pypi.org.
+func TestTestPyPIHelpLinks(t *testing.T) {
+	s, _ := newIndex(t, "domain: test.pypi.org\n"+testSetup)
+	url := s.URL() + "/legacy/"
+	alice := basic(token(t, s, "alice-all"))
+	whl := wheel("demo", "1.0")
+	if st, _ := send(t, url, alice, uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", whl)); st != okStatus {
+		t.Fatalf("seed: %s", st)
+	}
+	gone := wheel("demo", "0.9")
+	if st, _ := send(t, url, alice, uploadForm("demo", "0.9", "demo-0.9-py3-none-any.whl", gone)); st != okStatus {
+		t.Fatalf("seed 0.9: %s", st)
+	}
+	if err := s.Read.DeleteFile("demo", "demo-0.9-py3-none-any.whl"); err != nil {
+		t.Fatal(err)
+	}
+	f2 := uploadForm("demo", "2.0", "demo-2.0-py3-none-any.whl", wheel("demo", "2.0"))
+	rows := []struct {
+		name, auth, flag string
+		form             form
+		want             string
+	}{
+		{"password", "Basic YWxpY2U6c2VjcmV0", "", f2,
+			"403 Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://test.pypi.org/help/#apitoken and https://test.pypi.org/help/#trusted-publishers"},
+		{"no identity", "", "", f2, "403 Invalid or non-existent authentication information. See https://test.pypi.org/help/#invalid-auth for more information."},
+		{"disallow-new-upload", alice, adminflag.DisallowNewUpload, f2,
+			"403 New uploads are temporarily disabled. See https://test.pypi.org/help/#admin-intervention for more information."},
+		{"registration disabled", alice, adminflag.DisallowNewProjectRegistration, uploadForm("fresh", "1.0", "fresh-1.0-py3-none-any.whl", wheel("fresh", "1.0")),
+			"403 New project registration temporarily disabled. See https://test.pypi.org/help/#admin-intervention for more information."},
+		{"stdlib name", alice, "", uploadForm("xml", "1.0", "xml-1.0-py3-none-any.whl", wheel("xml", "1.0")),
+			"400 The name 'xml' isn't allowed (conflict with Python Standard Library module name). See https://test.pypi.org/help/#project-name for more information."},
+		{"no role", alice, "", uploadForm("bobs", "1.0", "bobs-1.0-py3-none-any.whl", wheel("bobs", "1.0")),
+			"403 The user 'alice' isn't allowed to upload to project 'bobs'. See https://test.pypi.org/help/#project-name for more information."},
+		{"unverified email", basic(token(t, s, "carol-all")), "", uploadForm("carols", "1.0", "carols-1.0-py3-none-any.whl", wheel("carols", "1.0")),
+			"403 User 'carol', associated with the API token used, does not have a verified primary email address. Please add a verified primary email before attempting to upload to PyPI. See https://test.pypi.org/help/#verified-email for more information."},
+		{"no 2FA", basic(token(t, s, "bob-all")), "", f2,
+			"403 User 'bob', associated with the API token used, does not have two-factor authentication enabled. Please enable two-factor authentication before attempting to upload to PyPI. See https://test.pypi.org/help/#two-factor-authentication for more information."},
+		{"description", alice, "", f2.set("description", ".. nonsense-directive::\n"),
+			"400 The description failed to render in the default format of reStructuredText. See https://test.pypi.org/help/#description-content-type for more information."},
+		{"file exists", alice, "", uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", wheel("demo", "1.00")),
+			"400 File already exists ('demo-1.0-py3-none-any.whl', with blake2_256 hash '" + blake(wheel("demo", "1.00")) + "'). See https://test.pypi.org/help/#file-name-reuse for more information."},
+		{"deleted filename", alice, "", uploadForm("demo", "0.9", "demo-0.9-py3-none-any.whl", wheel("demo", "0.90")),
+			"400 This filename was previously used by a file that has since been deleted. Use a different version. See https://test.pypi.org/help/#file-name-reuse for more information."},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			if row.flag != "" {
+				s.Flags.Set(row.flag, true)
+				defer s.Flags.Set(row.flag, false)
+			}
+			if st, body := send(t, url, row.auth, row.form); st != row.want {
+				t.Fatalf("got  %q\nwant %q\n%s", st, row.want, body)
+			}
+		})
+	}
+}

@@ -43,7 +43,6 @@ const (
 	MsgPreRegister    = "Project pre-registration is no longer required or supported, upload your files instead."
 	MsgDocUpload      = "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/."
 	MsgReadOnly       = "Read-only mode: Uploads are temporarily disabled."
-	MsgNoNewUploads   = "New uploads are temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."
 	MsgProtocol       = "Unknown protocol version."
 	MsgNoFile         = "Upload payload does not have a file."
 	MsgTooManyNew     = "Too many new projects created"
@@ -200,6 +199,12 @@ func (h *Handler) NoSlash(w http.ResponseWriter, r *http.Request) {
 	pypierr.WriteStatus(w, r, http.StatusPermanentRedirect, MsgNoSlash, http.Header{"Location": {loc}})
 }
 
+// MsgNoNewUploads is ensure_uploads_allowed's refusal under the
+// disallow-new-upload flag (warehouse/forklift/decorators.py).
+func MsgNoNewUploads(help pypierr.Help) string {
+	return "New uploads are temporarily disabled. See " + help.URL("admin-intervention") + " for more information."
+}
+
 // legacyActions are the :action values with a route of their own on
 // /legacy/ (warehouse/forklift/__init__.py add_legacy_action_route); any
 // other request falls through to the catch-all upload.html view.
@@ -322,7 +327,7 @@ func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b
 		return fail("2 read-only", http.StatusForbidden, MsgReadOnly)
 	}
 	if h.o.Flags.Enabled(adminflag.DisallowNewUpload) {
-		return fail("3 disallow-new-upload", http.StatusForbidden, MsgNoNewUploads)
+		return fail("3 disallow-new-upload", http.StatusForbidden, MsgNoNewUploads(h.o.Tokens.Help))
 	}
 	// Step 4: identity. ensure_uploads_allowed reads request.identity
 	// only now, after the flags, and that is when the security policies
@@ -333,7 +338,8 @@ func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b
 		return fromErr("4 identity (password)", authErr)
 	}
 	if id.IsNone() {
-		out := fail("4 identity", apitoken.ErrNoIdentity.Status, apitoken.ErrNoIdentity.Message)
+		e := apitoken.ErrNoIdentity(h.o.Tokens.Help)
+		out := fail("4 identity", e.Status, e.Message)
 		out.why = id.Why
 		return out
 	}
@@ -391,7 +397,7 @@ func (h *Handler) createProject(r *http.Request, id apitoken.Identity, name stri
 		return catalog.Project{}, failErr("9a non-user create", &forklift.Error{Status: apitoken.ErrNonUserCreate.Status, Message: apitoken.ErrNonUserCreate.Message})
 	}
 	// 9b: _ensure_user_can_upload runs before create_project.
-	if err := apitoken.EnsureUserCanUpload(id); err != nil {
+	if err := apitoken.EnsureUserCanUpload(id, h.o.Tokens.Help); err != nil {
 		return catalog.Project{}, fromErr("9b user can upload", err)
 	}
 	// 9c: create_project(..., ratelimited=True) tests the limiters first.
@@ -427,7 +433,7 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 		return fromErr("10 permission", err)
 	}
 	// Steps 11, 11b: verified email, 2FA (user identities).
-	if err := apitoken.EnsureUserCanUpload(id); err != nil {
+	if err := apitoken.EnsureUserCanUpload(id, h.o.Tokens.Help); err != nil {
 		return fromErr("11 user can upload", err)
 	}
 	// Step 14: project.name = meta.name; later messages use the new
@@ -436,7 +442,7 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	// Step 15: the description must render (legacy.py, readme.render
 	// with use_fallback=False); internal/readme detects the common
 	// reStructuredText failures.
-	if e := readme.Check(meta.Description, meta.DescriptionContentType); e != nil {
+	if e := readme.Check(meta.Description, meta.DescriptionContentType, h.o.Tokens.Help); e != nil {
 		out := failErr("15 description", e)
 		out.why = "the description fails to render: " + readme.Problem(*meta.Description)
 		return out
@@ -490,7 +496,7 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	// Step 21 (warehouse legacy.py: duplicates are checked before the
 	// deleted-filename, 14-day and one-sdist rules) through 24.
 	if cerr != nil {
-		return catalogOutcome(cerr)
+		return catalogOutcome(cerr, h.o.Tokens.Help)
 	}
 	if res == catalog.Identical {
 		return &outcome{status: http.StatusOK, why: whyIdentical, step: "21 duplicate"}
@@ -570,7 +576,7 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 			why: "the project was deleted during the upload", step: "31 store", projectGone: true}
 	}
 	if err != nil {
-		return catalogOutcome(err)
+		return catalogOutcome(err, h.o.Tokens.Help)
 	}
 	if added.Outcome == catalog.Identical {
 		return &outcome{status: http.StatusOK, why: whyIdentical, step: "21 duplicate"}
@@ -582,16 +588,17 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	return &outcome{status: http.StatusOK, why: why, step: "31 stored"}
 }
 
-// catalogOutcome maps the catalog's step 21-24 errors to PyPI's answers.
-func catalogOutcome(err error) *outcome {
+// catalogOutcome maps the catalog's step 21-24 errors to PyPI's answers,
+// their help links on help's domain.
+func catalogOutcome(err error, help pypierr.Help) *outcome {
 	var dup *catalog.DuplicateError
 	switch {
 	case errors.As(err, &dup):
-		out := fail("21 duplicate", http.StatusBadRequest, dup.Error())
+		out := fail("21 duplicate", http.StatusBadRequest, dup.Message(help.URL("file-name-reuse")))
 		out.why = "conflicts with " + dup.Existing.Filename + " (blake2 " + dup.Existing.Blake2256 + ")"
 		return out
 	case errors.Is(err, catalog.ErrFilenameReused):
-		return fail("22 deleted filename", http.StatusBadRequest, catalog.MsgFilenameReused)
+		return fail("22 deleted filename", http.StatusBadRequest, catalog.FilenameReusedMessage(help.URL("file-name-reuse")))
 	case errors.Is(err, catalog.ErrReleaseClosed):
 		return fail("23 14-day rule", http.StatusBadRequest, catalog.MsgReleaseClosed)
 	case errors.Is(err, catalog.ErrSecondSdist):

@@ -158,8 +158,6 @@ func IsStdlib(name string) bool {
 	return ok
 }
 
-const helpProjectName = "https://pypi.org/help/#project-name"
-
 // Registry answers the questions check_project_name asks the database. Any
 // of the functions may be nil, meaning "no".
 type Registry struct {
@@ -172,6 +170,9 @@ type Registry struct {
 	// TooSimilar reports whether an existing project has this
 	// ultranormalized name.
 	TooSimilar func(ultranormalized string) bool
+	// Help is the domain of the messages' help link (pypi.org when
+	// empty; warehouse/packaging/services.py uses request.help_url).
+	Help pypierr.Help
 }
 
 // CheckProjectName applies Warehouse's new-project name rules in their
@@ -185,17 +186,17 @@ func CheckProjectName(name string, reg Registry) *pypierr.Error {
 		return pypierr.New(400, fmt.Sprintf("The name %s is invalid.", pyfmt.Repr(name)))
 	}
 	if IsStdlib(name) {
-		return pypierr.New(400, fmt.Sprintf("The name %s isn't allowed (conflict with Python Standard Library module name). See %s for more information.", pyfmt.Repr(name), helpProjectName))
+		return pypierr.New(400, fmt.Sprintf("The name %s isn't allowed (conflict with Python Standard Library module name). See %s for more information.", pyfmt.Repr(name), reg.Help.URL("project-name")))
 	}
 	norm := Normalize(name)
 	if reg.Exists != nil && reg.Exists(norm) {
-		return pypierr.New(409, fmt.Sprintf("The name %s conflicts with an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName))
+		return pypierr.New(409, fmt.Sprintf("The name %s conflicts with an existing project. See %s for more information.", pyfmt.Repr(name), reg.Help.URL("project-name")))
 	}
 	if reg.Prohibited != nil && reg.Prohibited(norm) {
-		return pypierr.New(400, fmt.Sprintf("The name %s isn't allowed. See %s for more information.", pyfmt.Repr(name), helpProjectName))
+		return pypierr.New(400, fmt.Sprintf("The name %s isn't allowed. See %s for more information.", pyfmt.Repr(name), reg.Help.URL("project-name")))
 	}
 	if reg.TooSimilar != nil && reg.TooSimilar(Ultranormalize(name)) {
-		return pypierr.New(400, fmt.Sprintf("The name %s is too similar to an existing project. See %s for more information.", pyfmt.Repr(name), helpProjectName))
+		return pypierr.New(400, fmt.Sprintf("The name %s is too similar to an existing project. See %s for more information.", pyfmt.Repr(name), reg.Help.URL("project-name")))
 	}
 	return nil
 }
