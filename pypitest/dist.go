@@ -36,6 +36,11 @@ type DistOptions struct {
 	Files map[string]string
 	// Tag is the wheel's tag; default py3-none-any.
 	Tag string
+	// MetadataVersion is the Metadata-Version line; default "2.1".
+	MetadataVersion string
+	// Description is the message body after the headers (the long
+	// description, as core metadata 2.1 puts it); default none.
+	Description string
 }
 
 // normalized is a distribution name as wheel and sdist filenames spell it
@@ -54,13 +59,18 @@ func SdistFilename(name, version string) string {
 	return normalized(name) + "-" + version + ".tar.gz"
 }
 
-func coreMetadata(name, version string, extra []string) string {
+func coreMetadata(name, version string, o DistOptions) string {
+	mv := o.MetadataVersion
+	if mv == "" {
+		mv = "2.1"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: %s, built by pypitest\n", name, version, name)
-	for _, l := range extra {
+	fmt.Fprintf(&b, "Metadata-Version: %s\nName: %s\nVersion: %s\nSummary: %s, built by pypitest\n", mv, name, version, name)
+	for _, l := range o.Metadata {
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("\n")
+	b.WriteString(o.Description)
 	return b.String()
 }
 
@@ -81,7 +91,7 @@ func Wheel(name, version string, opts ...DistOptions) []byte {
 	di := norm + "-" + version + ".dist-info/"
 	files := [][2]string{
 		{norm + "/__init__.py", fmt.Sprintf("__version__ = %q\n", version)},
-		{di + "METADATA", coreMetadata(name, version, o.Metadata)},
+		{di + "METADATA", coreMetadata(name, version, o)},
 		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: pypitest\nRoot-Is-Purelib: true\nTag: " + tag + "\n"},
 	}
 	for _, p := range slices.Sorted(maps.Keys(o.Files)) {
@@ -121,7 +131,7 @@ func Sdist(name, version string, opts ...DistOptions) []byte {
 	norm := normalized(name)
 	top := norm + "-" + version + "/"
 	files := [][2]string{
-		{top + "PKG-INFO", coreMetadata(name, version, o.Metadata)},
+		{top + "PKG-INFO", coreMetadata(name, version, o)},
 		{top + "pyproject.toml", fmt.Sprintf("[project]\nname = %q\nversion = %q\n", name, version)},
 		{top + norm + "/__init__.py", fmt.Sprintf("__version__ = %q\n", version)},
 	}

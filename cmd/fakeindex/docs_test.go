@@ -27,12 +27,14 @@ func commands() []command {
 	prox, _ := newProxyFlags()
 	health, _, _ := newHealthcheckFlags()
 	mint, _ := newMintFlags()
+	conf, _ := newConformFlags()
 	return []command{
 		{nil, serve, "fakeindex.md", "## Running"},
 		{[]string{"up"}, up, "harness.md", "## `fakeindex up` flags"},
 		{[]string{"proxy"}, prox, "containers.md", "### `fakeindex proxy`"},
 		{[]string{"healthcheck"}, health, "containers.md", "### `fakeindex healthcheck`"},
 		{[]string{"mint"}, mint, "harness.md", "## `fakeindex mint`"},
+		{[]string{"conform"}, conf, "conformance.md", "## Flags"},
 	}
 }
 

@@ -65,6 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "version" || args[0] == "--version" || args[0] == "-version") {
 		return printVersion(stdout, "fakeindex") // version.go
 	}
+	if len(args) > 0 && args[0] == "conform" {
+		return runConform(ctx, args[1:], stdout, stderr) // the uploader conformance suite: conform.go
+	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return runHealthcheck(ctx, args[1:], stdout, stderr) // for FROM-scratch images: healthcheck.go
 	}

@@ -47,7 +47,9 @@ func TestRealClients(t *testing.T) {
 
 	var token string
 	t.Run("gh-action-oidc-exchange", func(t *testing.T) {
-		script, _ := filepath.Abs("testdata/oidc_exchange.py")
+		// The exchange gh-action-pypi-publish does, as the conformance
+		// suite's twine wrapper runs it.
+		script, _ := filepath.Abs("../../conformance/wrappers/oidc-exchange.py")
 		stdout, stderr, err := runEnv(t, h, dir, py, script)
 		if err != nil {
 			t.Fatalf("%v\nstderr:\n%s", err, stderr)

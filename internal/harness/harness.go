@@ -154,6 +154,11 @@ type Options struct {
 	// issuer, proxy and the proxy's tunnels (internal/httpserver); zero
 	// fields take the defaults.
 	Limits httpserver.Limits
+	// WrapIndex, when set, wraps each index's handler (PyPI's, then
+	// TestPyPI's) wherever it is served: on its loopback listener and
+	// behind the proxy. `fakeindex conform` records every request an
+	// uploader makes this way; nil serves the indexes unwrapped.
+	WrapIndex func(http.Handler) http.Handler
 }
 
 // Harness is a running harness. Its methods are safe to call concurrently
@@ -302,7 +307,8 @@ func Start(opts Options) (_ *Harness, err error) {
 	if h.idx, err = index.New(idxCfg); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	h.serve(indexLn, h.idx)
+	idxH := wrapIndex(opts, h.idx)
+	h.serve(indexLn, idxH)
 	// The fake Sigstore shares the index's clock (so /_fake/clock moves
 	// certificate and log times too) and its issuers.
 	sigLn, err := h.startSigstore(opts, setup.Issuers, client, h.idx.Clock())
@@ -337,9 +343,9 @@ func Start(opts Options) (_ *Harness, err error) {
 		h.prox = proxy.New(h.ca, proxy.WithLogger(plog), proxy.WithLimits(opts.Limits))
 		var testH http.Handler
 		if h.test != nil {
-			testH = h.test
+			testH = wrapIndex(opts, h.test)
 		}
-		for host, hh := range hostRoutes(h.idx, testH, opts.Control.DirectOnly) {
+		for host, hh := range hostRoutes(idxH, testH, opts.Control.DirectOnly) {
 			h.prox.Handle(host, hh)
 		}
 		if h.iss != nil {
@@ -353,7 +359,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		// the issuer's loopback listener because id >= 1.6 (twine's token
 		// source) fetches it with bare urllib3, which ignores HTTPS_PROXY,
 		// while requests, curl and uv send the same URL through the proxy.
-		direct := map[string]http.Handler{advertisedAddr(indexLn): h.idx, advertisedAddr(sigLn): h.sigHandler}
+		direct := map[string]http.Handler{advertisedAddr(indexLn): idxH, advertisedAddr(sigLn): h.sigHandler}
 		if h.iss != nil {
 			direct[advertisedAddr(issuerLn)] = h.iss
 		}
@@ -373,6 +379,13 @@ func Start(opts Options) (_ *Harness, err error) {
 		h.idx.Pages.InForce = func() []string { return append(index(), h.iss.FaultsInForce()...) }
 	}
 	return h, nil
+}
+
+func wrapIndex(opts Options, s *index.Server) http.Handler {
+	if opts.WrapIndex == nil {
+		return s
+	}
+	return opts.WrapIndex(s)
 }
 
 // listen records the listener, so Close releases it even when Start
