@@ -396,7 +396,9 @@ var catalogue = []*Case{
 			}
 		}),
 	tpRefused("tp-not-enabled", "not-enabled", "GitHub trusted publishing is disabled (admin flag)",
-		func(c *Case) { c.Setup = func(f *indexconfig.File) { f.Flags = append(f.Flags, adminflag.DisallowGitHubOIDC) } }),
+		func(c *Case) {
+			c.Setup = func(f *indexconfig.File) { f.Flags = append(f.Flags, adminflag.DisallowGitHubOIDC) }
+		}),
 	tpRefused("tp-invalid-pending-publisher", "invalid-pending-publisher", "a pending publisher matches but its project exists",
 		func(c *Case) {
 			c.Setup = func(f *indexconfig.File) {

@@ -55,7 +55,9 @@ type buildError struct {
 	out []byte
 }
 
-func (e *buildError) Error() string { return "building testdata/uploader: " + e.err.Error() + "\n" + string(e.out) }
+func (e *buildError) Error() string {
+	return "building testdata/uploader: " + e.err.Error() + "\n" + string(e.out)
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -291,7 +293,7 @@ func TestReadXFail(t *testing.T) {
 		t.Fatalf("%v %v", m, err)
 	}
 	for in, want := range map[string]string{
-		"meta-dynamic\n":                  "x.txt:1: meta-dynamic has no reason",
+		"meta-dynamic\n":                   "x.txt:1: meta-dynamic has no reason",
 		"answer-slow a\n\nanswer-slow b\n": "x.txt:3: answer-slow listed twice",
 	} {
 		if _, err := ReadXFail(strings.NewReader(in), "x.txt"); err == nil || err.Error()[:len(want)] != want {

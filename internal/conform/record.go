@@ -67,10 +67,10 @@ type Content struct {
 	// NoContentType: the part had no Content-Type header at all (Python's
 	// cgi, under WebOb, then gives it text/plain).
 	NoContentType bool   `json:"no_content_type,omitempty"`
-	Size        int64  `json:"size"`
-	MD5         string `json:"md5"`
-	SHA256      string `json:"sha256"`
-	Blake2256   string `json:"blake2_256"`
+	Size          int64  `json:"size"`
+	MD5           string `json:"md5"`
+	SHA256        string `json:"sha256"`
+	Blake2256     string `json:"blake2_256"`
 }
 
 // Values returns every value of the form field name, in order.
