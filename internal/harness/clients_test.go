@@ -111,7 +111,7 @@ print(r.status, json.loads(r.data)["value"][:3])`
 	// (twine's settings prefer --repository-url/env over the -r section).
 	t.Run("twine-r-testpypi", func(t *testing.T) {
 		testenv.NeedCommand(t, "twine", "apt-get install twine")
-		script, _ := filepath.Abs("testdata/oidc_exchange.py")
+		script, _ := filepath.Abs("../../conformance/wrappers/oidc-exchange.py")
 		stdout, stderr, err := runEnvWith(t, h, dir, []string{"INPUT_REPOSITORY_URL=" + TestUploadURL}, py, script)
 		if err != nil {
 			t.Fatalf("TestPyPI exchange: %v\nstderr:\n%s", err, stderr)
