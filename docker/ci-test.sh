@@ -175,7 +175,8 @@ export TESTCONTAINERS_RYUK_DISABLED=true
 # The engine shares this machine's network namespace (unix socket), so
 # published ports are on localhost; without this testcontainers' /.dockerenv
 # heuristic would use the default gateway when this script runs inside a
-# container.
+# container. The module detects that case itself (testcontainers/fakepypi/
+# host.go); setting it here keeps the script independent of the detection.
 if [ -z "${DOCKER_HOST:-}" ] || [[ "${DOCKER_HOST}" == unix://* ]]; then
   export TESTCONTAINERS_HOST_OVERRIDE=${TESTCONTAINERS_HOST_OVERRIDE:-localhost}
 fi

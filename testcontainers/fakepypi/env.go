@@ -97,7 +97,9 @@ func (c *Container) rewriter(ctx context.Context, dirs map[string]bool) (func(co
 			return nil, err
 		}
 		port := strings.TrimSuffix(p, "/tcp")
-		for _, h := range []string{"[::]", "0.0.0.0"} {
+		// fakeindex up names a listener on every interface by 127.0.0.1;
+		// older images printed [::] or 0.0.0.0.
+		for _, h := range []string{"127.0.0.1", "[::]", "0.0.0.0"} {
 			in := net.JoinHostPort(strings.Trim(h, "[]"), port)
 			if !tlsOK {
 				pairs = append(pairs, "https://"+in, "http://"+ep)

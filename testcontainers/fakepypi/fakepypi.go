@@ -111,6 +111,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	moduleOpts = append(moduleOpts, testcontainers.WithCmd(cmd...))
 	moduleOpts = append(moduleOpts, opts...)
 
+	note := detectHost(ctx) // host.go: the container-in-container case
 	ctr, err := testcontainers.Run(ctx, img, moduleOpts...)
 	var c *Container
 	if ctr != nil {
@@ -119,7 +120,7 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 		os.RemoveAll(hostDir)
 	}
 	if err != nil {
-		return c, fmt.Errorf("run fakepypi: %w", err)
+		return c, fmt.Errorf("run fakepypi: %w%s", err, hostHint(note))
 	}
 	if err := c.configure(ctx); err != nil {
 		return c, fmt.Errorf("run fakepypi: %w", err)

@@ -65,11 +65,18 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		return img, nil
 	}
 	// Build from this checkout: FROM scratch with local static binaries,
-	// nothing to pull.
-	out, err := exec.Command("../../docker/build.sh", "fakepypi:tc-test").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("docker/build.sh: %v\n%s", err, out)
+	// nothing to pull. It can take minutes on a first run (the binaries
+	// are compiled), so its steps show on stderr as they happen, with the
+	// time taken, rather than after the test.
+	start := time.Now()
+	fmt.Fprintln(os.Stderr, "fakepypi: building the image fakepypi:tc-test from this checkout (docker/build.sh; set FAKEPYPI_IMAGE to use a built one)")
+	cmd := exec.Command("../../docker/build.sh", "fakepypi:tc-test")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, io.MultiWriter(os.Stderr, &out)
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("docker/build.sh: %v\n%s", err, out.String())
 	}
+	fmt.Fprintf(os.Stderr, "fakepypi: image built in %.1f s\n", time.Since(start).Seconds())
 	return "fakepypi:tc-test", nil
 })
 
