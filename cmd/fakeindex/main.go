@@ -159,7 +159,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
-	return srv.Close()
+	err = srv.Close()
+	if cfg.Catalog != nil {
+		// Folds the catalog's journal into catalog.json (a kill -9 loses
+		// nothing either: the journal is replayed at the next start).
+		err = errors.Join(err, cfg.Catalog.Close())
+	}
+	return err
 }
 
 const serveUsage = `Usage: fakeindex [flags]
@@ -203,7 +209,7 @@ func newServeFlags() *serveFlags {
 	f.config = fs.String("config", "", "YAML `file` declaring users, projects, publishers, pending publishers, tokens, issuers, audience and flags (see docs/fakeindex.md)")
 	f.audience = fs.String("audience", "", "`aud` OIDC tokens must carry (default from --config, else \"pypi\"; TestPyPI uses \"testpypi\")")
 	f.domain = fs.String("domain", "", "macaroon location put in minted tokens (default \"pypi.org\", giving tokens that start pypi-AgEIcHlwaS5vcmcCJ)")
-	f.data = fs.String("data", "fakeindex-data", "data `dir`: the project database (catalog.json) and the uploaded files (files/, PyPI's blake2 layout); it survives restarts, and every write is atomic")
+	f.data = fs.String("data", "fakeindex-data", "data `dir`: the project database (catalog.json and catalog.journal) and the uploaded files (files/, PyPI's blake2 layout); it survives restarts, and every write is atomic")
 	f.memory = fs.Bool("memory", false, "keep projects and files in memory only (for tests); --data is ignored")
 	f.tlsCert = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
 	f.tlsKey = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")

@@ -45,6 +45,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/controlplane"
 	"github.com/fakepypi/fakepypi/internal/events"
@@ -170,6 +171,7 @@ type Harness struct {
 	iss         *issuer.Server
 	prox        *proxy.Proxy
 	servers     []*http.Server
+	catalogs    []*catalog.Catalog // opened on data directories; closed last
 	lns         []net.Listener
 
 	sig                           *sigstore.Sigstore
@@ -698,6 +700,7 @@ func (h *Harness) indexConfig(opts Options, sub string, cfg index.Config) (index
 	if err != nil {
 		return cfg, fmt.Errorf("%s data: %w", sub, err)
 	}
+	h.catalogs = append(h.catalogs, cat)
 	cfg.Clock, cfg.Catalog, cfg.Blobs = clk, cat, blobs
 	return cfg, nil
 }
@@ -720,6 +723,10 @@ func (h *Harness) close() error {
 		errs = append(errs, h.servers[i].Close())
 	}
 	h.servers = nil
+	for _, c := range h.catalogs {
+		errs = append(errs, c.Close()) // folds each journal into catalog.json
+	}
+	h.catalogs = nil
 	for _, ln := range h.lns {
 		ln.Close() // already closed by its server, unless Start failed first
 	}
