@@ -176,13 +176,15 @@ Flags:
 `
 
 // subcommands are fakeindex's commands, for "did you mean" on a typo.
-var subcommands = []string{"up", "mint", "proxy", "healthcheck", "version"}
+var subcommands = []string{"up", "mint", "attest", "proxy", "healthcheck", "version"}
 
 const serveUsageTail = `
   fakeindex up [flags]
 	the whole harness (CA, issuer, index, HTTPS proxy for PyPI's hostnames); see fakeindex up --help
   fakeindex mint [--repository-url URL]
 	in a job (fakeindex up -- COMMAND, up --shell): gh-action-pypi-publish's exchange; prints the PyPI token
+  fakeindex attest [flags] DIST...
+	in a job: PEP 740 attestations with the harness's fake Sigstore, written as <dist>.publish.attestation (docs/attestations.md)
   fakeindex version, fakeindex --version
 	the module version and VCS revision it was built from
   fakeindex proxy [flags]
