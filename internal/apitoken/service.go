@@ -64,6 +64,10 @@ type User struct {
 	Name          string `json:"name"`
 	EmailVerified bool   `json:"email_verified"`
 	TwoFactor     bool   `json:"two_factor"`
+	// Frozen accounts are disabled: their tokens give no identity
+	// (warehouse/accounts/services.py is_disabled; quarantining a
+	// project freezes its users, warehouse/utils/project.py).
+	Frozen bool `json:"frozen,omitempty"`
 }
 
 // Kinds of identity.
@@ -105,6 +109,9 @@ type Project struct {
 	NormalizedName string
 	// Collaborators are the users with a role (Owner or Maintainer).
 	Collaborators []string
+	// Status is the PEP 792 status ("" or "active", "archived",
+	// "quarantined"), which takes upload permissions away.
+	Status string
 }
 
 // Users resolves accounts by name.
@@ -441,6 +448,11 @@ func (s *Service) Identify(tok string) Identity {
 		if !ok {
 			return Identity{Why: "token owner " + rec.User + " does not exist"}
 		}
+		if u.Frozen {
+			// MacaroonSecurityPolicy.identity: a disabled user has no
+			// identity (warehouse/macaroons/security_policy.py).
+			return Identity{Why: "token owner " + rec.User + " is frozen (PyPI freezes the users of a project it quarantines); POST /_fake/users unfreezes"}
+		}
 		out.User = &u
 	case KindPublisher:
 		if _, ok := s.Publishers.PublisherProjects(rec.PublisherID); !ok {
@@ -464,14 +476,27 @@ func (s *Service) Authorize(id Identity, p Project) error {
 	if reason := s.verifyMacaroon(id, p); reason != "" {
 		return forbidden("Invalid API Token: "+reason, "macaroon verification: "+reason)
 	}
+	// Project.__acl__ (warehouse/packaging/models.py): the publishers'
+	// upload permission exists only when the project is neither archived
+	// nor quarantined; the users' upload permission is removed when it is
+	// archived (in quarantine, collaborators keep it).
+	archived, quarantined := p.Status == "archived", p.Status == "quarantined"
 	switch id.Kind {
 	case KindPublisher:
 		names, _ := s.Publishers.PublisherProjects(id.PublisherID)
+		if archived || quarantined {
+			return forbidden(fmt.Sprintf("The given token isn't allowed to upload to project '%s'. See %s for more information.", p.Name, s.Help.URL("project-name")),
+				"the project is "+p.Status+": its trusted publishers may not upload")
+		}
 		if !slices.Contains(names, p.NormalizedName) {
 			return forbidden(fmt.Sprintf("The given token isn't allowed to upload to project '%s'. See %s for more information.", p.Name, s.Help.URL("project-name")),
 				"the publisher is not attached to "+p.Name)
 		}
 	case KindUser:
+		if archived && slices.Contains(p.Collaborators, id.User.Name) {
+			return forbidden(fmt.Sprintf("The user '%s' isn't allowed to upload to project '%s'. See %s for more information.", id.User.Name, p.Name, s.Help.URL("project-name")),
+				"the project is archived: no one may upload to it")
+		}
 		if !slices.Contains(p.Collaborators, id.User.Name) {
 			return forbidden(fmt.Sprintf("The user '%s' isn't allowed to upload to project '%s'. See %s for more information.", id.User.Name, p.Name, s.Help.URL("project-name")),
 				id.User.Name+" has no role on "+p.Name)

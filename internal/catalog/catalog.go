@@ -378,6 +378,23 @@ func (c *Catalog) SetStatus(project, status string) error {
 	})
 }
 
+// SetStatusJournaled is SetStatus with a journal entry, as Warehouse's
+// quarantine_project and clear_project_quarantine add one
+// (warehouse/utils/project.py): the project's last serial moves.
+func (c *Catalog) SetStatusJournaled(project, status string) error {
+	if err := validStatus(status); err != nil {
+		return err
+	}
+	if status == StatusActive {
+		status = ""
+	}
+	return c.editProject(project, func(ch *change, h *Project) error {
+		h.Status = status
+		ch.journal(h)
+		return nil
+	})
+}
+
 // SetLimits changes a project's per-file and total size limits; zero keeps
 // the current value.
 func (c *Catalog) SetLimits(project string, upload, total int64) error {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/apitoken"
+	"github.com/fakepypi/fakepypi/internal/catalog"
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
@@ -62,11 +64,11 @@ func (s *Server) Snapshot() indexconfig.File {
 		Publishers: s.Publishers.List(false), PendingPublishers: s.Publishers.List(true)}
 	for _, u := range s.users.list() {
 		v, t := u.EmailVerified, u.TwoFactor
-		f.Users = append(f.Users, indexconfig.User{Name: u.Name, EmailVerified: &v, TwoFactor: &t})
+		f.Users = append(f.Users, indexconfig.User{Name: u.Name, EmailVerified: &v, TwoFactor: &t, Frozen: u.Frozen})
 	}
 	for _, ps := range s.Catalog.Projects() {
 		p, _ := s.Catalog.Project(ps.NormalizedName)
-		cp := indexconfig.Project{Name: p.Name, Organization: p.Organization, UploadLimit: p.UploadLimit, TotalSizeLimit: p.TotalSizeLimit}
+		cp := indexconfig.Project{Name: p.Name, Organization: p.Organization, UploadLimit: p.UploadLimit, TotalSizeLimit: p.TotalSizeLimit, Status: p.Status}
 		for _, r := range p.Roles {
 			if r.Role == "Owner" {
 				cp.Owners = append(cp.Owners, r.User)
@@ -293,7 +295,7 @@ func (s *Server) fakeUsersAdd(w http.ResponseWriter, r *http.Request) {
 		replyErr(w, http.StatusBadRequest, "user needs a name")
 		return
 	}
-	reply(w, http.StatusOK, s.users.put(u.Name, u.Verified(), u.TwoFA()))
+	reply(w, http.StatusOK, s.users.putUser(apitoken.User{ID: apitoken.UserID(u.Name), Name: u.Name, EmailVerified: u.Verified(), TwoFactor: u.TwoFA(), Frozen: u.Frozen}))
 }
 
 func (s *Server) fakeProjectsGet(w http.ResponseWriter, r *http.Request) {
@@ -315,6 +317,10 @@ func (s *Server) fakeProjectsAdd(w http.ResponseWriter, r *http.Request) {
 		replyErr(w, http.StatusBadRequest, "%s", msg)
 		return
 	}
+	if msg := indexconfig.ProjectStatusProblem(p.Status); msg != "" {
+		replyErr(w, http.StatusBadRequest, "%s", msg)
+		return
+	}
 	for _, u := range append(append([]string{}, p.Owners...), p.Maintainers...) {
 		if _, ok := s.users.User(u); !ok {
 			replyErr(w, http.StatusBadRequest, "user %q does not exist", u)
@@ -327,6 +333,35 @@ func (s *Server) fakeProjectsAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, http.StatusOK, cp)
+}
+
+// fakeProjectStatus sets a project's PEP 792 status, as PyPI's admins
+// (quarantine) and owners (archive) do: {"status": "archived"}.
+func (s *Server) fakeProjectStatus(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status string `json:"status"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Status == "" {
+		replyErr(w, http.StatusBadRequest, "status is required (active, archived or quarantined)")
+		return
+	}
+	if msg := indexconfig.ProjectStatusProblem(body.Status); msg != "" {
+		replyErr(w, http.StatusBadRequest, "%s", msg)
+		return
+	}
+	p, err := s.SetProjectStatus(mux.Vars(r)["name"], body.Status)
+	if err != nil {
+		code := http.StatusConflict
+		if errors.Is(err, catalog.ErrProjectNotFound) {
+			code = http.StatusNotFound
+		}
+		replyErr(w, code, "%v", err)
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{"name": p.Name, "status": p.StatusOrActive()})
 }
 
 func (s *Server) fakeProjectsRemove(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"sync"
@@ -143,7 +144,7 @@ func (s *Server) nameRegistry() pyname.Registry {
 // projects skip the name rules (an admin can create anything).
 func (d *projectDir) createConfigured(p indexconfig.Project) (catalog.Project, error) {
 	np := catalog.NewProject{Name: p.Name, NormalizedName: normalize(p.Name), Organization: p.Organization,
-		UploadLimit: p.UploadLimit, TotalSizeLimit: p.TotalSizeLimit}
+		UploadLimit: p.UploadLimit, TotalSizeLimit: p.TotalSizeLimit, Status: p.Status}
 	for _, o := range p.Owners {
 		np.Roles = append(np.Roles, catalog.Role{Role: "Owner", User: o})
 	}
@@ -153,9 +154,48 @@ func (d *projectDir) createConfigured(p indexconfig.Project) (catalog.Project, e
 	return d.s.Catalog.CreateProject(np)
 }
 
+// SetProjectStatus moves a project to a PEP 792 status the way PyPI's
+// own actions do (warehouse/utils/project.py): archive_project only from
+// active (or after a quarantine), unarchive_project only from archived;
+// quarantine_project from anything, journaled, and it freezes the
+// project's users; clear_project_quarantine, journaled, leaves them
+// frozen.
+func (s *Server) SetProjectStatus(name, status string) (catalog.Project, error) {
+	norm := normalize(name)
+	p, ok := s.Catalog.Project(norm)
+	if !ok {
+		return catalog.Project{}, fmt.Errorf("no such project %q: %w", name, catalog.ErrProjectNotFound)
+	}
+	from, to := p.StatusOrActive(), status
+	switch {
+	case from == to:
+		return p, nil
+	case to == catalog.StatusArchived && from == catalog.StatusQuarantined:
+		// archive_project: "Cannot archive project with status
+		// quarantine-enter".
+		return p, fmt.Errorf("PyPI cannot archive a quarantined project (archive_project refuses it): clear the quarantine first")
+	case from == catalog.StatusArchived && to == catalog.StatusActive, from == catalog.StatusActive && to == catalog.StatusArchived:
+		err := s.Catalog.SetStatus(norm, to)
+		p, _ = s.Catalog.Project(norm)
+		return p, err
+	case to == catalog.StatusQuarantined:
+		for _, r := range p.Roles {
+			s.users.freeze(r.User)
+		}
+		err := s.Catalog.SetStatusJournaled(norm, to) // "project quarantined"
+		p, _ = s.Catalog.Project(norm)
+		return p, err
+	case from == catalog.StatusQuarantined && to == catalog.StatusActive:
+		err := s.Catalog.SetStatusJournaled(norm, to) // "project quarantine cleared"
+		p, _ = s.Catalog.Project(norm)
+		return p, err
+	}
+	return p, fmt.Errorf("PyPI has no action that takes a project from %s to %s", from, to)
+}
+
 // AuthProject converts a catalog project for apitoken.Service.Authorize.
 func AuthProject(p catalog.Project) apitoken.Project {
-	out := apitoken.Project{ID: p.ID.String(), Name: p.Name, NormalizedName: p.NormalizedName}
+	out := apitoken.Project{ID: p.ID.String(), Name: p.Name, NormalizedName: p.NormalizedName, Status: p.Status}
 	for _, r := range p.Roles {
 		out.Collaborators = append(out.Collaborators, r.User)
 	}
@@ -171,11 +211,25 @@ type userDir struct {
 func newUserDir() *userDir { return &userDir{users: map[string]apitoken.User{}} }
 
 func (u *userDir) put(name string, verified, twoFA bool) apitoken.User {
+	return u.putUser(apitoken.User{ID: apitoken.UserID(name), Name: name, EmailVerified: verified, TwoFactor: twoFA})
+}
+
+func (u *userDir) putUser(usr apitoken.User) apitoken.User {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	usr := apitoken.User{ID: apitoken.UserID(name), Name: name, EmailVerified: verified, TwoFactor: twoFA}
-	u.users[name] = usr
+	u.users[usr.Name] = usr
 	return usr
+}
+
+// freeze disables an account, as quarantine_project does to the users of
+// the project (warehouse/utils/project.py).
+func (u *userDir) freeze(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if usr, ok := u.users[name]; ok {
+		usr.Frozen = true
+		u.users[name] = usr
+	}
 }
 
 func (u *userDir) ensure(name string) {

@@ -101,6 +101,7 @@ func (s *Server) routes() http.Handler {
 	f.Path("/projects").Methods(http.MethodGet).HandlerFunc(s.fakeProjectsGet)
 	f.Path("/projects").Methods(http.MethodPost).HandlerFunc(s.fakeProjectsAdd)
 	f.Path("/projects/{name}").Methods(http.MethodDelete).HandlerFunc(s.fakeProjectsRemove)
+	f.Path("/projects/{name}/status").Methods(http.MethodPut, http.MethodPost).HandlerFunc(s.fakeProjectStatus)
 	f.Path("/publishers").Methods(http.MethodGet).HandlerFunc(s.fakePublishersGet(false))
 	f.Path("/publishers").Methods(http.MethodPost).HandlerFunc(s.fakePublishersAdd(false))
 	f.Path("/publishers/{id}").Methods(http.MethodDelete).HandlerFunc(s.fakePublishersRemove(false))

@@ -199,7 +199,7 @@ func (s *Server) apply(f indexconfig.File) error {
 		s.projects.prohibit(n)
 	}
 	for _, u := range f.Users {
-		s.users.put(u.Name, u.Verified(), u.TwoFA())
+		s.users.putUser(apitoken.User{ID: apitoken.UserID(u.Name), Name: u.Name, EmailVerified: u.Verified(), TwoFactor: u.TwoFA(), Frozen: u.Frozen})
 	}
 	for _, p := range f.Projects {
 		if _, ok := s.Catalog.Project(normalize(p.Name)); ok {

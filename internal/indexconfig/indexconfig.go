@@ -54,6 +54,8 @@ type User struct {
 	Name          string `yaml:"name" json:"name"`
 	EmailVerified *bool  `yaml:"email_verified,omitempty" json:"email_verified,omitempty"`
 	TwoFactor     *bool  `yaml:"two_factor,omitempty" json:"two_factor,omitempty"`
+	// Frozen disables the account: its tokens give no identity.
+	Frozen bool `yaml:"frozen,omitempty" json:"frozen,omitempty"`
 }
 
 // Verified and TwoFA apply the defaults.
@@ -69,6 +71,25 @@ type Project struct {
 	// Limits in bytes; zero means PyPI's defaults (100 MiB, 10 GiB).
 	UploadLimit    int64 `yaml:"upload_limit,omitempty" json:"upload_limit,omitempty"`
 	TotalSizeLimit int64 `yaml:"total_size_limit,omitempty" json:"total_size_limit,omitempty"`
+	// Status is the project's PEP 792 status: active (the default),
+	// archived or quarantined (see ProjectStatusProblem).
+	Status string `yaml:"status,omitempty" json:"status,omitempty"`
+}
+
+// ProjectStatusProblem says why status cannot be a project's status, or
+// "" when it can. PyPI's admins and owners set a lifecycle status that
+// shows as active, archived or quarantined; PyPI has no lifecycle status
+// for PEP 792's "deprecated" (warehouse/packaging/models.py
+// Project.project_status: "PyPI doesn't yet have a deprecated lifecycle
+// status"), so the fake refuses it rather than answer what PyPI cannot.
+func ProjectStatusProblem(status string) string {
+	switch status {
+	case "", "active", "archived", "quarantined":
+		return ""
+	case "deprecated":
+		return `project status "deprecated" is PEP 792's, but PyPI has no lifecycle status that shows it (warehouse/packaging/models.py project_status); use active, archived or quarantined`
+	}
+	return fmt.Sprintf("unknown project status %q (known: active, archived, quarantined)", status)
 }
 
 // Load reads and validates a file.
@@ -227,6 +248,9 @@ func (f *File) Validate() error {
 		}
 		if p.UploadLimit < 0 || p.TotalSizeLimit < 0 {
 			errs = append(errs, f.at(p, "project %q: limits must not be negative", p.Name))
+		}
+		if msg := ProjectStatusProblem(p.Status); msg != "" {
+			errs = append(errs, f.at(p, "project %q: %s", p.Name, msg))
 		}
 	}
 	for i := range f.Issuers {

@@ -24,6 +24,8 @@ func TestValidateMessages(t *testing.T) {
 		{"users: [{name: a}]\nprojects:\n  - {name: p, maintainers: [z]}\n", "x.yaml:3: project \"p\" names user \"z\", who is not in users"},
 		{"projects:\n  - {name: p, upload_limit: -1}\n", "x.yaml:2: project \"p\": limits must not be negative"},
 		{"projects:\n  - {name: p, total_size_limit: -1}\n", "x.yaml:2: project \"p\": limits must not be negative"},
+		{"projects:\n  - {name: p, status: gone}\n", "x.yaml:2: project \"p\": unknown project status \"gone\" (known: active, archived, quarantined)"},
+		{"projects:\n  - {name: p, status: deprecated}\n", "x.yaml:2: project \"p\": project status \"deprecated\" is PEP 792's, but PyPI has no lifecycle status that shows it"},
 		{"issuers:\n  - {url: \"https://gitlab.com\", service: github}\n", "x.yaml:2: issuer \"https://gitlab.com\" is gitlab's canonical issuer, not github"},
 		{"issuers:\n  - {url: \"https://x\", service: bitbucket}\n", "x.yaml:2: issuer \"https://x\": unknown service \"bitbucket\" (want github, gitlab, google or activestate)"},
 		{"issuers:\n  - {service: gitlab}\n", "x.yaml:2: issuer url is empty"},

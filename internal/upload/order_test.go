@@ -370,3 +370,101 @@ func TestTestPyPIHelpLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestProjectStatus: PEP 792 statuses as Warehouse applies them
+// (warehouse/packaging/models.py Project.__acl__ and project_status;
+// warehouse/packaging/utils.py _simple_detail). Archived: nobody may
+// upload, and the refusal is the ordinary permission message of
+// warehouse/forklift/legacy.py. Quarantined (quarantine_project,
+// warehouse/utils/project.py): the project leaves the index, the change
+// is journaled, its users are frozen (their tokens give no identity), its
+// trusted publishers may not upload, and a collaborator who is not frozen
+// still may.
+func TestProjectStatus(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	url := s.URL() + "/legacy/"
+	alice := basic(token(t, s, "alice-all"))
+	setStatus := func(status string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, s.URL()+"/_fake/projects/Demo/status", strings.NewReader(`{"status": "`+status+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"status": "`+status+`"`) {
+			t.Fatalf("PUT status %s: %d %s", status, resp.StatusCode, b)
+		}
+	}
+	simple := func() string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/simple/demo/", nil)
+		req.Header.Set("Accept", "application/vnd.pypi.simple.v1+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	up := func(auth, version string) string {
+		st, _ := send(t, url, auth, uploadForm("demo", version, "demo-"+version+"-py3-none-any.whl", wheel("demo", version)))
+		return st
+	}
+	if st := up(alice, "1.0"); st != okStatus {
+		t.Fatalf("active: %s", st)
+	}
+
+	setStatus("archived")
+	if b := simple(); !strings.Contains(b, `"project-status":{"status":"archived"}`) || !strings.Contains(b, `"demo-1.0-py3-none-any.whl"`) {
+		t.Errorf("archived simple JSON: %s", b)
+	}
+	if st, want := up(alice, "2.0"), "403 The user 'alice' isn't allowed to upload to project 'demo'. See https://pypi.org/help/#project-name for more information."; st != want {
+		t.Errorf("archived, owner: %q", st)
+	}
+	if st, want := up(basic(oidcToken(t, s)), "2.0"), "403 The given token isn't allowed to upload to project 'demo'. See https://pypi.org/help/#project-name for more information."; st != want {
+		t.Errorf("archived, trusted publisher: %q", st)
+	}
+
+	serial := s.Catalog.LastSerial()
+	setStatus("quarantined")
+	if s.Catalog.LastSerial() != serial+1 {
+		t.Errorf("quarantine not journaled: serial %d → %d", serial, s.Catalog.LastSerial())
+	}
+	if b := simple(); !strings.Contains(b, `"project-status":{"status":"quarantined"}`) || strings.Contains(b, `"demo-1.0-py3-none-any.whl"`) {
+		t.Errorf("quarantined simple JSON: %s", b)
+	}
+	if st, want := up(basic(oidcToken(t, s)), "2.0"), "403 The given token isn't allowed to upload to project 'demo'. See https://pypi.org/help/#project-name for more information."; st != want {
+		t.Errorf("quarantined, trusted publisher: %q", st)
+	}
+	if st := up(alice, "2.0"); st != msgNoAuth {
+		t.Errorf("quarantined, frozen owner: %q", st)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/_fake/users", strings.NewReader(`{"name": "alice"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("unfreeze: %v %v", resp, err)
+	}
+	if st := up(alice, "2.0"); st != okStatus {
+		t.Errorf("quarantined, unfrozen owner: %q", st)
+	}
+	// archive_project refuses a quarantined project.
+	req, _ = http.NewRequest(http.MethodPut, s.URL()+"/_fake/projects/demo/status", strings.NewReader(`{"status": "archived"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusConflict {
+		t.Errorf("archive while quarantined: %v %v", resp, err)
+	}
+
+	setStatus("active")
+	if st := up(basic(oidcToken(t, s)), "3.0"); st != okStatus {
+		t.Errorf("active again, trusted publisher: %q", st)
+	}
+	req, _ = http.NewRequest(http.MethodPut, s.URL()+"/_fake/projects/demo/status", strings.NewReader(`{"status": "deprecated"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 {
+		t.Errorf("deprecated accepted: %v %v", resp, err)
+	}
+}

@@ -425,7 +425,7 @@ const whyIdentical = "identical re-upload: PyPI answers 200 and changes nothing"
 // uploadTo is steps 10-31 on an existing (or just created) project.
 func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, meta *forklift.Metadata, project catalog.Project) *outcome {
 	// Step 10: permission "upload" (macaroon caveats, then the ACL).
-	ap := apitoken.Project{ID: project.ID.String(), Name: project.Name, NormalizedName: project.NormalizedName}
+	ap := apitoken.Project{ID: project.ID.String(), Name: project.Name, NormalizedName: project.NormalizedName, Status: project.Status}
 	for _, role := range project.Roles {
 		ap.Collaborators = append(ap.Collaborators, role.User)
 	}
