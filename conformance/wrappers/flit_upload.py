@@ -7,13 +7,12 @@ For each FILE: read its core metadata, build flit_core's Metadata from it
 then call flit.upload.do_upload, exactly as `flit publish` does after
 building. Errors propagate as they do in `flit publish` (a traceback, exit 1).
 """
-import email.parser
 import logging
 import os
 import sys
-import tarfile
-import zipfile
 from pathlib import Path
+
+import core_metadata
 
 from flit import upload
 from flit.log import enable_colourful_output
@@ -39,25 +38,7 @@ def usage():
              "--trusted-publishing or --attestations)")
 
 
-def core_metadata(path):
-    name = path.name
-    if name.endswith((".whl", ".zip")):
-        with zipfile.ZipFile(path) as z:
-            for member in z.namelist():
-                parts = member.split("/")
-                if len(parts) == 2 and ((parts[0].endswith(".dist-info") and parts[1] == "METADATA") or parts[1] == "PKG-INFO"):
-                    return z.read(member).decode("utf-8")
-    elif name.endswith(".tar.gz"):
-        with tarfile.open(path) as t:
-            for member in t.getmembers():
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "PKG-INFO":
-                    return t.extractfile(member).read().decode("utf-8")
-    sys.exit(f"{path}: no core metadata found")
-
-
-def flit_metadata(text):
-    msg = email.parser.Parser().parsestr(text)
+def flit_metadata(msg):
     data = {"name": msg["Name"], "version": msg["Version"]}
     for header, attr in SINGLE.items():
         if msg[header] is not None:
@@ -88,7 +69,7 @@ def main(argv):
     pypirc = os.path.join(os.environ.get("HOME", "/nonexistent"), ".pypirc-flit-conform")
     for f in files:
         path = Path(f)
-        upload.do_upload(path, flit_metadata(core_metadata(path)), pypirc_path=pypirc)
+        upload.do_upload(path, flit_metadata(core_metadata.read(path)), pypirc_path=pypirc)
 
 
 if __name__ == "__main__":

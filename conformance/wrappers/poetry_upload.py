@@ -5,36 +5,18 @@
 All FILEs must belong to one release (one name and version), as a poetry
 project's dist/ does.
 """
-import email.parser
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
-import zipfile
 from pathlib import Path
+
+import core_metadata
 
 
 def usage():
     sys.exit("usage: poetry upload --repository-url URL [--skip-existing] FILE... "
              "(poetry supports no --trusted-publishing or --attestations)")
-
-
-def core_metadata(path):
-    name = path.name
-    if name.endswith((".whl", ".zip")):
-        with zipfile.ZipFile(path) as z:
-            for member in z.namelist():
-                parts = member.split("/")
-                if len(parts) == 2 and ((parts[0].endswith(".dist-info") and parts[1] == "METADATA") or parts[1] == "PKG-INFO"):
-                    return email.parser.Parser().parsestr(z.read(member).decode("utf-8"))
-    elif name.endswith(".tar.gz"):
-        with tarfile.open(path) as t:
-            for member in t.getmembers():
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "PKG-INFO":
-                    return email.parser.Parser().parsestr(t.extractfile(member).read().decode("utf-8"))
-    sys.exit(f"{path}: no core metadata found")
 
 
 # Core-metadata headers -> poetry-core Metadata attributes (the names
@@ -86,7 +68,7 @@ def main(argv):
     if not rest:
         usage()
     files = [Path(f).resolve() for f in rest]
-    metas = {f.name: core_metadata(f) for f in files}
+    metas = {f.name: core_metadata.read(f) for f in files}
     releases = {(m["Name"], m["Version"]) for m in metas.values()}
     if len(releases) != 1:
         sys.exit(f"poetry wrapper: poetry publishes one release at a time, got {sorted(releases)}")

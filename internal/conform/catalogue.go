@@ -170,7 +170,7 @@ var catalogue = []*Case{
 		Rule:  "docs/user/api/upload.md: \"Releases on PyPI are created by uploading one file at a time\"; warehouse/forklift/legacy.py file_upload reads one content part",
 		Dists: []Dist{sdist, wheel}, Expect: ExpectSuccess, Checks: []Check{allStored, oneFilePerRequest}},
 	{ID: "form-action", Title: ":action is file_upload",
-		Rule:  "docs/user/api/upload.md; warehouse/forklift/__init__.py routes /legacy/ by request.params[\":action\"] (form or query string)",
+		Rule:  "docs/user/api/upload.md; warehouse/forklift/action_routing.py add_legacy_action_route routes /legacy/ on request.params.get(\":action\") (warehouse/legacy/action_routing.py: form or query string)",
 		Dists: []Dist{wheel}, Expect: ExpectSuccess, Checks: []Check{actionFileUpload}},
 	{ID: "form-protocol-version", Title: "protocol_version is 1",
 		Rule:  "docs/user/api/upload.md (\"protocol_version set to 1\"); warehouse/forklift/legacy.py file_upload: \"Unknown protocol version.\"",
@@ -190,7 +190,7 @@ var catalogue = []*Case{
 		Dists: []Dist{sdist}, Expect: ExpectSuccess,
 		Checks: []Check{formField("filetype", func(Built) string { return "sdist" }), sdistPyversion}},
 	{ID: "form-digests", Title: "sends at least one digest (hex), and every digest sent is the file's",
-		Rule:  "warehouse/forklift/forms.py UploadForm (\"Include at least one message digest.\"); warehouse/forklift/legacy.py file_upload compares each digest given with hexdigest()",
+		Rule:  "warehouse/forklift/forms.py UploadForm (\"Include at least one message digest.\"); warehouse/forklift/legacy.py file_upload compares each digest given, lowercased, with hexdigest(): md5_digest too is hex, although docs/user/api/upload.md calls it urlsafe base64",
 		Dists: []Dist{sdist, wheel}, Expect: ExpectSuccess, Checks: []Check{digestSent}},
 	{ID: "form-content-part", Title: "the content part carries the file's bytes, its filename and no image or empty Content-Type",
 		Rule:  "warehouse/forklift/legacy.py file_upload: the filename is request.POST[\"content\"].filename; an empty or image/* type is \"Invalid distribution file.\" (a part without the header is text/plain to Python's cgi, as WebOb parses it)",
@@ -303,7 +303,7 @@ var catalogue = []*Case{
 		Auth:   AuthGarbage,
 		Expect: ExpectFailure, Checks: []Check{answered(403, "Invalid or non-existent authentication information"), showsReason(403)}},
 	{ID: "answer-wrong-project", Title: "403 for a token scoped to another project: exits non-zero and shows PyPI's message",
-		Rule:   "warehouse/macaroons/caveats (ProjectName: \"project-scoped token is not valid for project\"); warehouse/forklift/legacy.py file_upload (\"Invalid API Token: ...\"); " + ruleReason,
+		Rule:   "warehouse/macaroons/caveats/__init__.py (\"project-scoped token is not valid for project: ...\"); warehouse/macaroons/security_policy.py (\"Invalid API Token: ...\"); " + ruleReason,
 		Dists:  []Dist{wheel},
 		Auth:   AuthOtherProject,
 		Expect: ExpectFailure, Checks: []Check{answered(403, "not valid for project"), showsReason(403)}},
@@ -454,12 +454,12 @@ var catalogue = []*Case{
 		Dists:   []Dist{wheel},
 		Flags:   Flags{TrustedPublishing: true},
 		Expect:  ExpectSuccess, Checks: []Check{discovered, allStored}},
-	{ID: "attest-upload", Title: "--attestations: each FILE.publish.attestation is sent as the attestations JSON array",
+	{ID: "attest-upload", Title: "--attestations: each FILE.publish.attestation is sent as the attestations JSON array, and PyPI keeps it as provenance",
 		Feature: FeatureAttestations,
-		Rule:    "docs/user/api/upload.md (\"attestations can be set to a JSON array of attestation objects\"); warehouse/forklift/legacy.py file_upload parses request.POST[\"attestations\"] (PEP 740)",
-		Dists:   []Dist{wheel},
+		Rule:    "docs/user/api/upload.md (\"attestations can be set to a JSON array of attestation objects\"); warehouse/forklift/legacy.py file_upload verifies request.POST[\"attestations\"] (PEP 740) and stores them as the file's provenance",
+		Dists:   []Dist{sdist, wheel},
 		Flags:   Flags{TrustedPublishing: true, Attestations: true},
-		Expect:  ExpectAny, Checks: []Check{attestationsSent}},
+		Expect:  ExpectSuccess, Checks: []Check{attestationsSent, allStored}},
 }
 
 // tpRefused is a case where mint-token refuses with code: the uploader
@@ -812,45 +812,32 @@ func discovered(r *CaseRun) string {
 	return "never asked " + want + " (PEP 807 discovery)"
 }
 
-// attestationFor is a structurally valid PEP 740 attestation object for
-// b: the index checks the identity, the JSON shape and the count, not the
-// Sigstore signature.
-func attestationFor(b Built) []byte {
-	statement := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":%q,"digest":{"sha256":%q}}],"predicateType":"https://docs.pypi.org/attestations/publish/v1","predicate":null}`, b.Filename, b.SHA256)
-	att := map[string]any{
-		"version": 1,
-		"verification_material": map[string]any{
-			"certificate":          base64.StdEncoding.EncodeToString([]byte("fakepypi conform: not a real certificate")),
-			"transparency_entries": []any{map[string]any{"logIndex": "0"}},
-		},
-		"envelope": map[string]any{
-			"statement": base64.StdEncoding.EncodeToString([]byte(statement)),
-			"signature": base64.StdEncoding.EncodeToString([]byte("fakepypi conform: not a real signature")),
-		},
-	}
-	out, _ := json.Marshal(att)
-	return out
-}
-
+// attestationsSent: each upload carries its file's attestation as the
+// one element of the attestations JSON array, and PyPI, having verified
+// it, keeps it as the file's provenance.
 func attestationsSent(r *CaseRun) string {
 	return eachUpload(func(b Built, q *Request) string {
 		v, ok := q.Value("attestations")
 		if !ok {
 			return b.Filename + ": no attestations field although " + b.Filename + ".publish.attestation exists"
 		}
-		var got []any
+		var got []json.RawMessage
 		if err := json.Unmarshal([]byte(v), &got); err != nil {
 			return fmt.Sprintf("%s: attestations is not a JSON array: %q", b.Filename, short(v))
 		}
-		var want any
-		json.Unmarshal(attestationFor(b), &want)
 		if len(got) != 1 {
 			return fmt.Sprintf("%s: attestations holds %d objects, want the 1 from the .publish.attestation file", b.Filename, len(got))
 		}
-		g, _ := json.Marshal(got[0])
-		w, _ := json.Marshal(want)
-		if string(g) != string(w) {
+		var g, w any
+		json.Unmarshal(got[0], &g)
+		json.Unmarshal(b.Attestation, &w)
+		gb, _ := json.Marshal(g)
+		wb, _ := json.Marshal(w)
+		if string(gb) != string(wb) {
 			return b.Filename + ": the attestation sent is not the .publish.attestation file's"
+		}
+		if q.Status == 200 && !r.Provenance[b.Filename] {
+			return b.Filename + ": stored without provenance"
 		}
 		return ""
 	})(r)

@@ -27,6 +27,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/issuer"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 	"github.com/fakepypi/fakepypi/internal/readapi"
+	"github.com/fakepypi/fakepypi/internal/sigstore"
 	"github.com/fakepypi/fakepypi/pypitest"
 )
 
@@ -44,19 +45,21 @@ type CaseRun struct {
 	// trusted-publishing cases).
 	Token, Username string
 
-	ExitCode  int // -1 when the process did not exit by itself
-	Stdout    []byte
-	Stderr    []byte
-	Duration  time.Duration
-	TimedOut  bool
-	StartErr  error
-	SetupErr  error
-	Requests  []*Request
-	Issued    []string // OIDC tokens the fake issuer handed out
-	Events    []events.Event
-	Stored    map[string]string // filename -> sha256 of the files the index holds for the release
-	Deadline  time.Duration
-	Transport string // the HTTP timeout exported, for messages
+	ExitCode int // -1 when the process did not exit by itself
+	Stdout   []byte
+	Stderr   []byte
+	Duration time.Duration
+	TimedOut bool
+	StartErr error
+	SetupErr error
+	Requests []*Request
+	Issued   []string // OIDC tokens the fake issuer handed out
+	Events   []events.Event
+	Stored   map[string]string // filename -> sha256 of the files the index holds for the release
+	// Provenance: the files the index holds with PEP 740 provenance.
+	Provenance map[string]bool
+	Deadline   time.Duration
+	Transport  string // the HTTP timeout exported, for messages
 }
 
 // Built is one distribution file given to the uploader.
@@ -69,6 +72,9 @@ type Built struct {
 	MD5      string
 	SHA256   string
 	Blake2   string
+	// Attestation is FILE.publish.attestation's content, for cases with
+	// --attestations.
+	Attestation []byte
 }
 
 // Output is stdout and stderr together, without terminal colour codes
@@ -183,11 +189,6 @@ func (r *CaseRun) setup(ctx context.Context, dir string, entry []string, o Optio
 		if err := os.WriteFile(b.Path, b.Content, 0o644); err != nil {
 			return err
 		}
-		if c.Flags.Attestations {
-			if err := os.WriteFile(b.Path+".publish.attestation", attestationFor(b), 0o644); err != nil {
-				return err
-			}
-		}
 		r.Dists = append(r.Dists, b)
 	}
 
@@ -224,6 +225,11 @@ func (r *CaseRun) setup(ctx context.Context, dir string, entry []string, o Optio
 		sf := readapi.SeedFile{Project: projectName, Version: b.Meta.Get("Version"), Filename: b.Filename, Content: b.Content}
 		if _, err := h.Index().Read.Seed(sf); err != nil {
 			return fmt.Errorf("seeding %s: %w", b.Filename, err)
+		}
+	}
+	if c.Flags.Attestations {
+		if err := r.attest(ctx, h); err != nil {
+			return fmt.Errorf("attesting: %w", err)
 		}
 	}
 	if c.Prepare != nil {
@@ -264,7 +270,7 @@ func (r *CaseRun) setup(ctx context.Context, dir string, entry []string, o Optio
 		}
 	}
 	r.Events = h.Index().Events.List(events.Filter{})
-	r.Stored = map[string]string{}
+	r.Stored, r.Provenance = map[string]string{}, map[string]bool{}
 	for _, srv := range []*index.Server{h.Index(), h.TestIndex()} {
 		if srv == nil {
 			continue
@@ -276,7 +282,39 @@ func (r *CaseRun) setup(ctx context.Context, dir string, entry []string, o Optio
 			}
 			for _, f := range files {
 				r.Stored[f.Filename] = f.SHA256
+				if len(f.Provenance) > 0 {
+					r.Provenance[f.Filename] = true
+				}
 			}
+		}
+	}
+	return nil
+}
+
+// attest writes FILE.publish.attestation for each file: a PEP 740
+// publish attestation signed by the harness's Sigstore for the job's
+// GitHub identity, as gh-action-pypi-publish's attestations.py makes them,
+// so PyPI's verification on upload accepts it.
+func (r *CaseRun) attest(ctx context.Context, h *harness.Harness) error {
+	tok, err := h.Issuer().Token(ctx, "sigstore")
+	if err != nil {
+		return err
+	}
+	a, err := sigstore.NewAttester(sigstore.Local{S: h.Sigstore()}, tok)
+	if err != nil {
+		return err
+	}
+	for i := range r.Dists {
+		b := &r.Dists[i]
+		att, err := a.Attest(b.Filename, b.SHA256)
+		if err != nil {
+			return err
+		}
+		if b.Attestation, err = json.Marshal(att); err != nil {
+			return err
+		}
+		if err := os.WriteFile(b.Path+".publish.attestation", b.Attestation, 0o644); err != nil {
+			return err
 		}
 	}
 	return nil
