@@ -345,7 +345,7 @@ func TestOutputs(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "answer-file-exists.txtar"))
 	tr := string(b)
 	for _, want := range []string{"case answer-file-exists, FAIL", "Rule: warehouse/forklift/legacy.py", "-- command --", "-- stdout --",
-		"-- request-01 --", "POST https://upload.pypi.org/legacy/", "form :action = file_upload", "=> 400 File already exists",
+		"-- request-01 --", "POST https://upload.pypi.org/legacy/", "-- index-events --\nupload error 400", "form :action = file_upload", "=> 400 File already exists",
 		"Authorization: Basic (username \"__token__\", password: the token from FAKEPYPI_PASSWORD)"} {
 		if !strings.Contains(tr, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, tr)

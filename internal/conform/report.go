@@ -207,6 +207,27 @@ func transcript(res *Result) []byte {
 	for i, q := range r.Requests {
 		add(fmt.Sprintf("request-%02d", i+1), requestText(r, q))
 	}
+	if len(r.Events) > 0 {
+		// fakeindex's own account of each decision: what PyPI would not say.
+		var ev strings.Builder
+		for _, e := range r.Events {
+			fmt.Fprintf(&ev, "%s %s", e.Kind, e.Verdict)
+			if e.Status != 0 {
+				fmt.Fprintf(&ev, " %d", e.Status)
+			}
+			if e.Code != "" {
+				fmt.Fprintf(&ev, " %s", e.Code)
+			}
+			if e.Message != "" {
+				fmt.Fprintf(&ev, ": %s", e.Message)
+			}
+			if e.Why != "" {
+				fmt.Fprintf(&ev, " (why: %s)", e.Why)
+			}
+			ev.WriteString("\n")
+		}
+		add("index-events", []byte(redact(r, ev.String())))
+	}
 	return txtar.Format(ar)
 }
 
