@@ -74,7 +74,8 @@ func run(t *testing.T, cases string, defects ...string) *Report {
 	for _, d := range defects {
 		entry = append(entry, "--defect="+d)
 	}
-	o := Options{Entrypoint: entry, Jobs: 4}
+	// A short answer timeout: answer-slow then costs 3 s, not 10.
+	o := Options{Entrypoint: entry, Jobs: 4, HTTPTimeout: 3 * time.Second}
 	if cases != "" {
 		o.Run = regexp.MustCompile(cases)
 	}
@@ -160,6 +161,7 @@ func TestDefectsFailTheirCasesQuick(t *testing.T) {
 // defect fails exactly its cases.
 func TestReferenceUploaderFull(t *testing.T) {
 	testenv.Slow(t)
+	t.Parallel()
 	rep := run(t, "")
 	if len(rep.Results) != len(Catalogue()) {
 		t.Fatalf("%d results for %d cases", len(rep.Results), len(Catalogue()))
@@ -169,6 +171,7 @@ func TestReferenceUploaderFull(t *testing.T) {
 
 func TestDefectsFull(t *testing.T) {
 	testenv.Slow(t)
+	referenceUploader(t) // built once, before the parallel subtests
 	// Cases where no upload is attempted: a wrong digest cannot show.
 	noUpload := map[string]bool{}
 	for _, c := range Catalogue() {
@@ -198,6 +201,7 @@ func TestDefectsFull(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.defect, func(t *testing.T) {
+			t.Parallel()
 			expectFailures(t, run(t, "", tc.defect), tc.want)
 		})
 	}
