@@ -119,7 +119,23 @@ func Parse(path string, data []byte) (*File, error) {
 		return nil, err
 	}
 	if err := root.Decode(f); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		// "path:LINE: what the value should be" per error, as for the
+		// other mistakes, rather than yaml.v3's Go type names.
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			m = suggest.YAMLTypeError(m)
+			if rest, ok := strings.CutPrefix(m, "line "); ok {
+				m = path + ":" + rest
+			} else {
+				m = path + ": " + m
+			}
+			msgs[i] = m
+		}
+		return nil, errors.New(strings.Join(msgs, "\n"))
 	}
 	// Remember where each list entry is, and reject unknown keys in it.
 	for i := 0; i+1 < len(root.Content); i += 2 {

@@ -12,9 +12,9 @@ import (
 func TestValidateMessages(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"- a\n", "x.yaml:1: the top level must be a mapping"},
-		{"users: {name: a}\n", "x.yaml: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!map into []indexconfig.User"},
-		{"users:\n  - alice\n", "x.yaml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `alice` into indexconfig.User"},
-		{"audience: [a]\n", "x.yaml: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into string"},
+		{"users: {name: a}\n", "x.yaml:1: a mapping is not a list (lines starting with \"- \", or [a, b])"},
+		{"users:\n  - alice\n", "x.yaml:2: `alice` is not a mapping (key: value lines)"},
+		{"audience: [a]\n", "x.yaml:1: a list is not a string"},
 		{"audience: 'a\n", "x.yaml: yaml: "},
 		{"users:\n  - {name: a}\n  - {name: a}\n", "x.yaml:3: user \"a\" is declared twice"},
 		{"users:\n  - {two_factor: false}\n", "x.yaml:2: user needs a name"},

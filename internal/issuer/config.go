@@ -58,7 +58,7 @@ func yamlError(name string, err error) error {
 		msgs = te.Errors
 	}
 	for i, m := range msgs {
-		m = suggest.YAMLUnknownField(m, reflect.TypeOf(Config{}))
+		m = suggest.YAMLTypeError(suggest.YAMLUnknownField(m, reflect.TypeOf(Config{})))
 		if sub := yamlLine.FindStringSubmatch(strings.TrimSpace(m)); sub != nil {
 			msgs[i] = name + ":" + sub[1] + ": " + sub[2]
 		} else {

@@ -43,7 +43,7 @@ func TestConfigErrorsNameFileAndLine(t *testing.T) {
 		"unknown field": {"seed: x\nnonsense: 1\n", `bad.yaml:2: unknown key "nonsense" (known: addr, public_url, seed,`},
 		"typo":          {"context:\n  github:\n    enviroment: pypi\n", `bad.yaml:3: unknown key "enviroment" (did you mean environment?)`},
 		"workflow file": {"context:\n  github:\n    workflow_file: release.yml\n", `bad.yaml:3: context.github.workflow_file: "release.yml": GitHub runs workflows only from .github/workflows/`},
-		"type":          {"keys: many\n", "bad.yaml:1: cannot unmarshal"},
+		"type":          {"keys: many\n", "bad.yaml:1: `many` is not a whole number"},
 		"syntax":        {"seed: [\n", "bad.yaml:"},
 		"fault":         {"faults:\n  - expired\n  - bogus\n", `bad.yaml:3: unknown fault "bogus"`},
 		"repository":    {"context:\n  github:\n    ref: refs/heads/x\n    repository: nope\n", `bad.yaml:4: context.github.repository: "nope": want owner/name`},

@@ -145,3 +145,45 @@ func yamlKeys(t reflect.Type) []string {
 	}
 	return keys
 }
+
+var yamlTypeError = regexp.MustCompile("cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)")
+
+// YAMLTypeError rewrites yaml.v3's "cannot unmarshal !!str `x` into
+// time.Duration", which names a Go type, as what the value should have
+// been: "`x` is not a duration (like 5m or 300s)". Other messages are
+// returned unchanged.
+func YAMLTypeError(msg string) string {
+	m := yamlTypeError.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return msg
+	}
+	tag, goType := msg[m[2]:m[3]], msg[m[6]:m[7]]
+	var value string
+	if m[4] >= 0 {
+		value = "`" + msg[m[4]:m[5]] + "`"
+	} else {
+		// A collection has no short value to quote: say what it is.
+		value = map[string]string{"map": "a mapping", "seq": "a list"}[tag]
+		if value == "" {
+			value = "this " + tag
+		}
+	}
+	want := "a " + strings.TrimPrefix(goType, "*")
+	switch t := strings.TrimPrefix(goType, "*"); {
+	case t == "time.Duration":
+		want = "a duration (like 5m, 300s or 1h30m)"
+	case t == "bool":
+		want = "true or false"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
+		want = "a whole number"
+	case strings.HasPrefix(t, "float"):
+		want = "a number"
+	case t == "string":
+		want = "a string"
+	case strings.HasPrefix(t, "[]"):
+		want = "a list (lines starting with \"- \", or [a, b])"
+	case strings.HasPrefix(t, "map["), strings.Contains(t, "."):
+		want = "a mapping (key: value lines)"
+	}
+	return msg[:m[0]] + fmt.Sprintf("%s is not %s", value, want) + msg[m[1]:]
+}

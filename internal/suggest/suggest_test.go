@@ -82,3 +82,19 @@ func TestListen(t *testing.T) {
 		t.Errorf("%s", got)
 	}
 }
+
+func TestYAMLTypeError(t *testing.T) {
+	for in, want := range map[string]string{
+		"c.yaml:1: cannot unmarshal !!str `forever` into time.Duration": "c.yaml:1: `forever` is not a duration (like 5m, 300s or 1h30m)",
+		"line 3: cannot unmarshal !!str `big` into int64":               "line 3: `big` is not a whole number",
+		"line 4: cannot unmarshal !!int `3` into []indexconfig.User":    "line 4: `3` is not a list (lines starting with \"- \", or [a, b])",
+		"c.yaml:3: cannot unmarshal !!str `maybe` into bool":            "c.yaml:3: `maybe` is not true or false",
+		"line 1: cannot unmarshal !!map into []indexconfig.User":        "line 1: a mapping is not a list (lines starting with \"- \", or [a, b])",
+		"line 1: cannot unmarshal !!seq into string":                    "line 1: a list is not a string",
+		"other": "other",
+	} {
+		if got := YAMLTypeError(in); got != want {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
