@@ -1,7 +1,10 @@
 package upload_test
 
 import (
+	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -466,5 +469,67 @@ func TestProjectStatus(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 {
 		t.Errorf("deprecated accepted: %v %v", resp, err)
+	}
+}
+
+// TestRateLimitHeaders: an upload that creates a project goes through
+// ProjectService.create_project(ratelimited=True), whose _check_ratelimits
+// records the two limiters (warehouse/packaging/services.py); the egress
+// tween writes RateLimit-Policy and RateLimit on the answer, whatever it
+// is (warehouse/rate_limiting/headers.py, warehouse#20163). Moving
+// windows of an hour (limits 5.8.0): r counts the hits of the last hour
+// before this request, t the seconds until the oldest one is an hour old.
+func TestRateLimitHeaders(t *testing.T) {
+	s, clk := newIndex(t, testSetup)
+	url := s.URL() + "/legacy/"
+	alice := basic(token(t, s, "alice-all"))
+	raw := func(f form) (status string, hd http.Header) {
+		t.Helper()
+		body, ctype := f.encode()
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Authorization", alice)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Status, resp.Header
+	}
+	const policy = `"project.create.ip";q=40;w=3600;pk=:ip:, "project.create.user";q=20;w=3600;pk=:user:`
+	st, hd := raw(uploadForm("first", "1.0", "first-1.0-py3-none-any.whl", wheel("first", "1.0")))
+	if st != okStatus || hd.Get("RateLimit-Policy") != policy ||
+		hd.Get("RateLimit") != `"project.create.ip";r=40;t=3600, "project.create.user";r=20;t=3600` {
+		t.Fatalf("first creation: %s %q", st, hd)
+	}
+	clk.Advance(10 * time.Minute)
+	// A creation whose upload then fails still carries them (and spends a
+	// hit: the limiter's counter lives outside the rolled-back
+	// transaction).
+	st, hd = raw(uploadForm("second", "1.0", "second-1.0-py3-none-any.whl", []byte("not a zip")))
+	if st != "400 Invalid distribution file. File is not a zipfile" ||
+		hd.Get("RateLimit") != `"project.create.ip";r=39;t=3000, "project.create.user";r=19;t=3000` {
+		t.Fatalf("second creation: %s %q", st, hd)
+	}
+	st, hd = raw(uploadForm("third", "1.0", "third-1.0-py3-none-any.whl", wheel("third", "1.0")))
+	if st != okStatus || hd.Get("RateLimit") != `"project.create.ip";r=38;t=3000, "project.create.user";r=18;t=3000` {
+		t.Fatalf("third creation: %s %q", st, hd)
+	}
+	// An upload to an existing project creates nothing: no headers.
+	if st, hd = raw(uploadForm("first", "2.0", "first-2.0-py3-none-any.whl", wheel("first", "2.0"))); st != okStatus || hd.Get("RateLimit") != "" {
+		t.Fatalf("existing project: %s %q", st, hd)
+	}
+	// The names on the wire are PyPI's (not Go's Ratelimit-Policy).
+	body, ctype := uploadForm("fourth", "1.0", "fourth-1.0-py3-none-any.whl", wheel("fourth", "1.0")).encode()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /legacy/ HTTP/1.1\r\nHost: upload.pypi.org\r\nContent-Type: %s\r\nAuthorization: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", ctype, alice, len(body))
+	conn.Write(body)
+	answer, _ := io.ReadAll(conn)
+	if !strings.Contains(string(answer), "\r\nRateLimit-Policy: "+policy+"\r\n") || !strings.Contains(string(answer), "\r\nRateLimit: ") {
+		t.Fatalf("wire:\n%s", answer)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
@@ -15,6 +16,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/forklift"
 	"github.com/fakepypi/fakepypi/internal/pypierr"
+	"github.com/fakepypi/fakepypi/internal/pypihdr"
 )
 
 // Attestation messages (warehouse/attestations/services.py
@@ -156,14 +158,52 @@ func (h *Handler) hitCreate(user, ip string) {
 }
 
 // recent counts key's creations in the last hour, forgetting older ones.
+// An entry exactly an hour old still counts, as in the limits library's
+// moving window (its Redis script keeps entries >= now - expiry).
 func (h *Handler) recent(key string, now time.Time) int {
 	ts := h.creates[key]
 	i := 0
-	for i < len(ts) && !ts[i].After(now.Add(-time.Hour)) {
+	for i < len(ts) && ts[i].Before(now.Add(-time.Hour)) {
 		i++
 	}
 	h.creates[key] = ts[i:]
 	return len(ts) - i
+}
+
+// rateLimitHeaders are the headers of warehouse/rate_limiting/headers.py
+// for the two project-creation limiters, as ProjectService
+// ._check_ratelimits records them (warehouse/packaging/services.py): the
+// IP's first, then the user's, each with its limit (q), window (w),
+// partition (pk), what remains (r) and the seconds until the window
+// resets (t). The limiters are the limits library's moving windows
+// (limits 5.8.0): r is the limit less the hits of the last hour, and the
+// window resets an hour after its oldest hit (an hour from now when there
+// is none). The state is read before this request's hit; the tween adds
+// the headers to whatever the request answers.
+func (h *Handler) rateLimitHeaders(user, ip string) http.Header {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.o.Clock.Now()
+	var policy, state []string
+	for _, l := range []struct {
+		name, key, pk string
+		limit         int
+	}{
+		{"project.create.ip", "ip:" + ip, "ip", ipCreatesPerHour},
+		{"project.create.user", "user:" + user, "user", userCreatesPerHour},
+	} {
+		n := h.recent(l.key, now)
+		reset := time.Hour
+		if n > 0 {
+			reset = h.creates[l.key][0].Add(time.Hour).Sub(now)
+		}
+		policy = append(policy, fmt.Sprintf(`"%s";q=%d;w=3600;pk=:%s:`, l.name, l.limit, l.pk))
+		state = append(state, fmt.Sprintf(`"%s";r=%d;t=%d`, l.name, l.limit-n, max(0, int64(reset/time.Second))))
+	}
+	hd := http.Header{}
+	pypihdr.Set(hd, pypihdr.RateLimitPolicy, strings.Join(policy, ", "))
+	pypihdr.Set(hd, pypihdr.RateLimit, strings.Join(state, ", "))
+	return hd
 }
 
 // eventDetails is what /_fake/events shows about one upload.

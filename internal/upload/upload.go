@@ -362,15 +362,16 @@ func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b
 	for attempt := 1; ; attempt++ {
 		project, exists := h.o.Catalog.ProjectInfo(norm)
 		created := false
+		var rateLimit http.Header
 		if !exists {
 			var out *outcome
-			project, out = h.createProject(r, id, meta.Name)
+			project, out, rateLimit = h.createProject(r, id, meta.Name)
 			if out != nil {
-				return out
+				return out.withHeader(rateLimit)
 			}
 			created = true
 		}
-		out := h.uploadTo(id, b, form, meta, project)
+		out := h.uploadTo(id, b, form, meta, project).withHeader(rateLimit)
 		if created && (out.status != http.StatusOK || out.why == whyIdentical) {
 			// Warehouse creates the project inside the request's
 			// transaction, which a failed (or doomed identical) upload
@@ -390,19 +391,23 @@ func (h *Handler) upload(r *http.Request, id apitoken.Identity, authErr error, b
 	}
 }
 
-// createProject is steps 9a-9d for a project that does not exist yet.
-func (h *Handler) createProject(r *http.Request, id apitoken.Identity, name string) (catalog.Project, *outcome) {
+// createProject is steps 9a-9d for a project that does not exist yet. From
+// 9c on it also returns the RateLimit and RateLimit-Policy headers that
+// the answer carries, whatever it is (see rateLimitHeaders).
+func (h *Handler) createProject(r *http.Request, id apitoken.Identity, name string) (catalog.Project, *outcome, http.Header) {
 	// 9a: legacy.py "Non-user identities cannot create new projects".
 	if id.Kind != apitoken.KindUser || id.User == nil {
-		return catalog.Project{}, failErr("9a non-user create", &forklift.Error{Status: apitoken.ErrNonUserCreate.Status, Message: apitoken.ErrNonUserCreate.Message})
+		return catalog.Project{}, failErr("9a non-user create", &forklift.Error{Status: apitoken.ErrNonUserCreate.Status, Message: apitoken.ErrNonUserCreate.Message}), nil
 	}
 	// 9b: _ensure_user_can_upload runs before create_project.
 	if err := apitoken.EnsureUserCanUpload(id, h.o.Tokens.Help); err != nil {
-		return catalog.Project{}, fromErr("9b user can upload", err)
+		return catalog.Project{}, fromErr("9b user can upload", err), nil
 	}
-	// 9c: create_project(..., ratelimited=True) tests the limiters first.
+	// 9c: create_project(..., ratelimited=True) records the limiters'
+	// state for the headers, then tests them.
+	rl := h.rateLimitHeaders(id.User.ID, clientIP(r))
 	if !h.allowCreate(id.User.ID, clientIP(r)) {
-		return catalog.Project{}, fail("9c rate limit", http.StatusTooManyRequests, MsgTooManyNew)
+		return catalog.Project{}, fail("9c rate limit", http.StatusTooManyRequests, MsgTooManyNew), rl
 	}
 	// 9d: flag and name rules, then creation with the user as Owner.
 	var p catalog.Project
@@ -414,10 +419,24 @@ func (h *Handler) createProject(r *http.Request, id apitoken.Identity, name stri
 			Roles: []catalog.Role{{Role: "Owner", User: id.User.Name}}})
 	}
 	if err != nil {
-		return catalog.Project{}, fromErr("9d create project", err)
+		return catalog.Project{}, fromErr("9d create project", err), rl
 	}
 	h.hitCreate(id.User.ID, clientIP(r))
-	return p, nil
+	return p, nil, rl
+}
+
+// withHeader adds hd to the outcome's answer.
+func (o *outcome) withHeader(hd http.Header) *outcome {
+	if len(hd) == 0 {
+		return o
+	}
+	if o.header == nil {
+		o.header = http.Header{}
+	}
+	for k, vs := range hd {
+		o.header[k] = append(o.header[k], vs...)
+	}
+	return o
 }
 
 const whyIdentical = "identical re-upload: PyPI answers 200 and changes nothing"
