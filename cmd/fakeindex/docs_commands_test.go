@@ -76,24 +76,35 @@ func TestDocsHarnessQuickStart(t *testing.T) {
 }
 
 // TestDocsReproducingCommands runs the commands of docs/harness.md's
-// "Reproducing a trust mistake" as written (fakeindex being the binary
-// under test, claims.txt the action's claims block): each must show
-// PyPI's refusal and fakeindex's diagnosis.
+// "Reproducing a trust mistake" and of the README's "Reproduce a refused
+// publish" as written (fakeindex being the binary under test, for go run
+// too; claims.txt the action's claims block): each must show PyPI's
+// refusal and fakeindex's diagnosis.
 func TestDocsReproducingCommands(t *testing.T) {
 	bin := fakeindexBinary(t)
 	blocks := fencedBlocks(t, "harness.md", "## Reproducing a trust mistake")
 	if len(blocks) == 0 || len(blocks[0]) < 2 {
 		t.Fatalf("blocks %q", blocks)
 	}
+	lines := blocks[0]
+	readme := codeBlocks(t, readREADME(t), "### Reproduce a refused publish")
+	if len(readme) == 0 || len(readme[0]) < 2 {
+		t.Fatalf("README blocks %q", readme)
+	}
+	for _, l := range readme[0] {
+		lines = append(lines, strings.Replace(l, "go run ./cmd/fakeindex up ", "fakeindex up ", 1))
+	}
+	ran := 0
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "claims.txt"), []byte(claimsBlock), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	os.Symlink(bin, filepath.Join(dir, "fakeindex"))
-	for _, line := range blocks[0] {
+	for _, line := range lines {
 		if !strings.HasPrefix(line, "fakeindex up ") {
 			continue
 		}
+		ran++
 		// A data directory of the test's own, given first so that it is
 		// up's flag and not the command's.
 		cmd := exec.Command("sh", "-c", strings.Replace(line, "fakeindex up ", "fakeindex up --data "+filepath.Join(t.TempDir(), "data")+" ", 1))
@@ -103,5 +114,8 @@ func TestDocsReproducingCommands(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "* `invalid-publisher`") || !strings.Contains(string(out), "fakeindex's diagnosis") {
 			t.Errorf("%s: exit %d\n%s", line, code, out)
 		}
+	}
+	if ran != 4 {
+		t.Errorf("ran %d commands, want the 2 of docs/harness.md and the 2 of the README", ran)
 	}
 }
