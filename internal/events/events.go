@@ -38,6 +38,10 @@ const (
 	// where the issuer and the index share one log): its kind, audience,
 	// faults and claims, so a mint attempt can be read beside the token.
 	KindToken = "token"
+	// KindExpiry is something PyPI's daily jobs delete, deleted by the
+	// index when its clock passes the job's run: a pending publisher 30
+	// days old (warehouse/oidc/tasks.py).
+	KindExpiry = "expiry"
 )
 
 // Event is one decision. Details holds kind-specific data (claims that

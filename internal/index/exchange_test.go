@@ -670,3 +670,41 @@ func TestKeyRefreshCooldown(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestPendingPublisherExpires: a pending publisher lives 30 days; PyPI's
+// daily job (02:00 UTC, warehouse/oidc/tasks.py
+// delete_expired_pending_publishers, warehouse#19996) deletes it, after
+// which its token matches nothing. Against the index's clock.
+func TestPendingPublisherExpires(t *testing.T) {
+	ti := newTestIssuer(t)
+	setup := testSetup + `
+pending_publishers:
+  - {service: github, owner: octo-org, repository: proj-a, workflow_filename: release.yml, project_name: proj-a, added_by: alice}
+  - {service: github, owner: octo-org, repository: proj-b, workflow_filename: release.yml, project_name: proj-b, added_by: alice}
+`
+	s, clk := newTestServer(t, ti, setup) // registered at t0, 2026-03-01 12:00 UTC
+	mint := func(repo, jti string) (int, string) {
+		c := githubClaims(jti)
+		now := clk.Now().Unix()
+		c["iat"], c["nbf"], c["exp"] = now, now-5, now+300
+		c["repository"] = "octo-org/" + repo
+		c["job_workflow_ref"] = "octo-org/" + repo + "/.github/workflows/release.yml@refs/tags/v1.0"
+		code, body, _ := do(t, s, "POST", "/_/oidc/mint-token", mintBody(ti.sign(t, c)))
+		return code, body
+	}
+	clk.Set(time.Date(2026, 4, 1, 1, 59, 59, 0, time.UTC)) // 30 days on, before the job's run
+	if code, body := mint("proj-a", "e1"); code != 200 {
+		t.Fatalf("before the run: %d %s", code, body)
+	}
+	clk.Set(time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC))
+	code, body := mint("proj-b", "e2")
+	if want := wantError("invalid-publisher", "valid token, but no corresponding publisher (Publisher with matching claims was not found)"); code != 422 || body != want {
+		t.Fatalf("after the run: %d %s", code, body)
+	}
+	if _, ok := s.Catalog.Project("proj-b"); ok || len(s.Publishers.List(true)) != 0 {
+		t.Fatalf("expired pending publisher still acted: %v", s.Publishers.List(true))
+	}
+	if ev, ok := s.Events.Last(events.KindExpiry); !ok || !strings.Contains(ev.Message, `"proj-b" expired`) {
+		t.Fatalf("no expiry event: %+v", ev)
+	}
+}

@@ -59,6 +59,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // Snapshot returns the live state in the configuration file's shape.
 func (s *Server) Snapshot() indexconfig.File {
+	s.Exchange.ExpirePending()
 	f := indexconfig.File{Audience: s.Exchange.Audience(), Domain: s.Tokens.Location,
 		Flags: s.Flags.EnabledNames(), Issuers: s.Issuers.List(),
 		Publishers: s.Publishers.List(false), PendingPublishers: s.Publishers.List(true)}
@@ -376,6 +377,7 @@ func (s *Server) fakeProjectsRemove(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) fakePublishersGet(pending bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		s.Exchange.ExpirePending()
 		reply(w, http.StatusOK, s.Publishers.List(pending))
 	}
 }

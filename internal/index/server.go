@@ -240,6 +240,9 @@ func (s *Server) AddPublisher(p publisher.Publisher) (publisher.Publisher, error
 			return publisher.Publisher{}, fmt.Errorf("added_by %q is not a user", p.AddedBy)
 		}
 	}
+	if p.Pending && p.Created.IsZero() {
+		p.Created = s.clock.Now().UTC()
+	}
 	for i, name := range p.Projects {
 		proj, ok := s.projects.Lookup(name)
 		if !ok {

@@ -32,7 +32,7 @@ func TestValidateMessages(t *testing.T) {
 		{"publishers:\n  - {service: google, email: a@b.c, projects: [nope]}\n", "x.yaml:2: publisher names project \"nope\", which is not in projects"},
 		{"publishers:\n  - {service: svn}\n", "x.yaml:2: publisher: unknown publisher service \"svn\" (want github, gitlab, google or activestate)"},
 		{"publishers:\n  - {service: google, mail: a@b.c}\n", "x.yaml:2: unknown key \"mail\" (did you mean email?)"},
-		{"publishers:\n  - {service: google, zzz: a@b.c}\n", "x.yaml:2: unknown key \"zzz\" (known: id, service, owner, owner_id, repository, workflow_filename, namespace, project, workflow_filepath, issuer_url, environment, email, sub, organization, actor, actor_id, projects, project_name, added_by, pypi_organization)"},
+		{"publishers:\n  - {service: google, zzz: a@b.c}\n", "x.yaml:2: unknown key \"zzz\" (known: id, service, owner, owner_id, repository, workflow_filename, namespace, project, workflow_filepath, issuer_url, environment, email, sub, organization, actor, actor_id, projects, project_name, added_by, pypi_organization, created)"},
 		{"pending_publishers:\n  - {service: google, email: a@b.c, project_name: p, added_by: zed}\n", "x.yaml:2: pending publisher added_by \"zed\" is not in users"},
 		{"pending_publishers:\n  - {service: google, email: a@b.c}\n", "x.yaml:2: pending publisher: pending publisher project_name \"\" is not a valid project name"},
 		{"pending_publishers:\n  - {service: google, email: a@b.c, project_name: p, pending: false}\n", "x.yaml:2: unknown key \"pending\""},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fakepypi/fakepypi/internal/oidc"
 )
@@ -679,5 +680,33 @@ func TestDetach(t *testing.T) {
 	}
 	if got, ok := s.Get(pend.ID); !ok || got.ProjectName != "foo-bar" {
 		t.Fatalf("pending publisher changed: %+v", got)
+	}
+}
+
+// TestPendingExpiry: warehouse/oidc/tasks.py deletes pending publishers
+// created before (run time - 30 days) at its daily 02:00 UTC run.
+func TestPendingExpiry(t *testing.T) {
+	for _, tc := range []struct{ created, want string }{
+		{"2026-01-01T10:00:00Z", "2026-02-01T02:00:00Z"},
+		{"2026-01-01T01:59:59Z", "2026-01-31T02:00:00Z"},
+		{"2026-01-01T02:00:00Z", "2026-02-01T02:00:00Z"}, // created < cutoff is strict
+		{"2026-01-01T03:00:00+02:00", "2026-01-31T02:00:00Z"},
+	} {
+		c, _ := time.Parse(time.RFC3339, tc.created)
+		if got := PendingExpiry(c).Format(time.RFC3339); got != tc.want {
+			t.Errorf("PendingExpiry(%s) = %s, want %s", tc.created, got, tc.want)
+		}
+	}
+	s := NewStore()
+	c, _ := time.Parse(time.RFC3339, "2026-01-01T10:00:00Z")
+	p, err := s.Add(Publisher{Service: "google", Email: "a@b.c", Pending: true, ProjectName: "p", Created: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gone := s.ExpirePending(PendingExpiry(c).Add(-time.Second)); len(gone) != 0 {
+		t.Fatalf("expired a second early: %v", gone)
+	}
+	if gone := s.ExpirePending(PendingExpiry(c)); len(gone) != 1 || gone[0].ID != p.ID || len(s.List(true)) != 0 {
+		t.Fatalf("not expired at the run: %v %v", gone, s.List(true))
 	}
 }

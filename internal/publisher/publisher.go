@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -60,6 +61,28 @@ type Publisher struct {
 	ProjectName      string `json:"project_name,omitempty" yaml:"project_name,omitempty"`
 	AddedBy          string `json:"added_by,omitempty" yaml:"added_by,omitempty"`
 	PyPIOrganization string `json:"pypi_organization,omitempty" yaml:"pypi_organization,omitempty"`
+	// Created is when a pending publisher was registered (the index's
+	// clock when added, unless given); it expires 30 days later (see
+	// PendingExpiry).
+	Created time.Time `json:"created,omitzero" yaml:"created,omitempty"`
+}
+
+// PendingExpiryDays is how long a pending publisher lives
+// (warehouse/oidc/tasks.py PENDING_PUBLISHER_EXPIRY_DAYS).
+const PendingExpiryDays = 30
+
+// PendingExpiry is when a pending publisher registered at created is
+// deleted: Warehouse's delete_expired_pending_publishers runs daily at
+// 02:00 UTC (crontab(minute=0, hour=2), warehouse/oidc/__init__.py) and
+// deletes those created before its run's time less 30 days, so the first
+// 02:00 UTC strictly after created + 30 days.
+func PendingExpiry(created time.Time) time.Time {
+	cut := created.UTC().Add(PendingExpiryDays * 24 * time.Hour)
+	run := time.Date(cut.Year(), cut.Month(), cut.Day(), 2, 0, 0, 0, time.UTC)
+	if !run.After(cut) {
+		run = run.Add(24 * time.Hour)
+	}
+	return run
 }
 
 // Name is the publisher_name PyPI shows.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/fakepypi/fakepypi/internal/oidc"
 )
@@ -36,6 +37,23 @@ func (s *Store) Add(p Publisher) (Publisher, error) {
 	}
 	s.pubs = append(s.pubs, p)
 	return p, nil
+}
+
+// ExpirePending deletes the pending publishers whose PendingExpiry is at
+// or before now (the daily job would have run) and returns them. Pending
+// publishers without a Created time never expire.
+func (s *Store) ExpirePending(now time.Time) []Publisher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gone []Publisher
+	s.pubs = slices.DeleteFunc(s.pubs, func(p Publisher) bool {
+		if p.Pending && !p.Created.IsZero() && !now.Before(PendingExpiry(p.Created)) {
+			gone = append(gone, p)
+			return true
+		}
+		return false
+	})
+	return gone
 }
 
 // Remove deletes the publisher with id.

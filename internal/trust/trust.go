@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
 	"github.com/fakepypi/fakepypi/internal/apitoken"
@@ -83,6 +84,23 @@ type Exchange struct {
 	// pendingMu makes "pending publisher matched → project created →
 	// publisher reified" one step, as PyPI's database transaction does.
 	pendingMu sync.Mutex
+}
+
+// ExpirePending deletes the pending publishers that PyPI's daily
+// delete_expired_pending_publishers job would have deleted by now (30
+// days after registration, at its 02:00 UTC run: warehouse/oidc/tasks.py),
+// recording an event for each.
+func (x *Exchange) ExpirePending() {
+	for _, p := range x.Publishers.ExpirePending(x.Clock.Now()) {
+		if x.Events == nil {
+			continue
+		}
+		pc := p
+		x.Events.Add(events.Event{Kind: events.KindExpiry, Time: x.Clock.Now().UTC(), Verdict: "expired",
+			Message: fmt.Sprintf("pending publisher for project %q expired: registered %s, deleted by PyPI's daily job at %s (%d days)",
+				p.ProjectName, p.Created.Format(time.RFC3339), publisher.PendingExpiry(p.Created).Format(time.RFC3339), publisher.PendingExpiryDays),
+			Details: &pc})
+	}
 }
 
 // SetAudience changes the audience tokens must carry.
@@ -407,6 +425,9 @@ func (x *Exchange) tryPending(svc string, claims oidc.Claims, a *attempt, m mode
 	d := a.details()
 	x.pendingMu.Lock()
 	defer x.pendingMu.Unlock()
+	// Pending publishers older than 30 days are gone once the daily job
+	// has run (warehouse/oidc/tasks.py delete_expired_pending_publishers).
+	x.ExpirePending()
 	pend, err := x.Publishers.Find(svc, claims, true, x.JTI.Exists)
 	if err != nil {
 		var ipe *publisher.InvalidPublisherError
