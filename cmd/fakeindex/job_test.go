@@ -143,3 +143,25 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingFiles: a flag naming a file that is not there says so, where
+// it looked, and what to use instead; exit status 2.
+func TestMissingFiles(t *testing.T) {
+	bin := fakeindexBinary(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--memory", "--config", "nope.yaml"}, "--config nope.yaml: no such file (relative paths start at "},
+		{[]string{"--memory", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, "--tls-cert c.pem: no such file"},
+		{[]string{"up", "--config", "nope.yaml"}, "examples/demo.yaml is a configuration to start from"},
+		{[]string{"up", "--issuer-config", "nope.yaml"}, "--issuer-config nope.yaml: no such file"},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Dir = t.TempDir()
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), c.want) {
+			t.Errorf("%q: exit %d\n%s\nwant %q", c.args, code, out, c.want)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -125,12 +126,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Clock, cfg.Catalog, cfg.Blobs = clk, cat, blobs
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
+		return usageErrorf("--tls-cert and --tls-key go together: give both, or neither")
 	}
 	if *tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
 		if err != nil {
-			return err
+			var pe *fs.PathError
+			if errors.As(err, &pe) && os.IsNotExist(err) {
+				flagName := "--tls-cert"
+				if pe.Path == *tlsKey {
+					flagName = "--tls-key"
+				}
+				return missingFile(flagName, pe.Path, err, "give a PEM certificate and key, or run fakeindex up, which makes its own CA")
+			}
+			return fmt.Errorf("--tls-cert %s --tls-key %s: %v", *tlsCert, *tlsKey, err)
 		}
 		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
