@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/crypto/blake2b"
 )
@@ -20,11 +19,12 @@ import (
 // An upload moves in blocks of blockSize: read from the request in one
 // piece, written to the file with one write(2), hashed as one slice. The
 // request body used to move in the 4 KiB pieces of mime/multipart's
-// buffer, one write(2) each; 256 KiB blocks cut the system calls 64-fold
-// while keeping an upload's buffers at 1 MiB (pipelineBlocks of them), so
-// the server's memory does not grow with the file.
+// buffer, one write(2) each; 128 KiB blocks cut the system calls 32-fold
+// while keeping an upload's buffers at 512 KiB (pipelineBlocks of them), so
+// the server's memory does not grow with the file. (256 KiB blocks cost
+// 1 MiB more peak RSS and were no faster, measured in docs/performance.md.)
 const (
-	blockSize      = 256 << 10
+	blockSize      = 128 << 10
 	pipelineBlocks = 4
 	// writebackEvery is how much the file grows between two requests to
 	// the kernel to start writing it out (writeback_linux.go), so that
@@ -116,17 +116,20 @@ func (w *Writer) accept(n int) error {
 	return nil
 }
 
-// ReadFrom copies r into the file in blocks of 256 KiB while two other
-// goroutines hash them, one md5 and the other sha256 and blake2b-256 (the
-// two loads are about equal), so on a machine with cores to spare the
-// digests cost the upload little time. An error reading r is returned as
-// is; a failure of the disk is a *StorageError; crossing the limit is
-// ErrTooLarge.
+// ReadFrom copies r into the file in blocks of blockSize. The calling
+// goroutine reads, writes and computes md5; one other goroutine computes
+// sha256 and blake2b-256 of the same blocks, a block behind. The two loads
+// are about equal, so on a machine with a core to spare the digests cost
+// the upload little time. One hand-off per block keeps the Go scheduler's
+// share small: with two helper goroutines (one per load) parking and
+// waking cost about a second of CPU per GiB. An error reading r is
+// returned as is; a failure of the disk is a *StorageError; crossing the
+// limit is ErrTooLarge.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	if w.noDigests {
 		return w.copyBlocks(r, nil)
 	}
-	h := w.startHashers()
+	h := w.startHasher()
 	n, err := w.copyBlocks(r, h)
 	h.stop()
 	return n, err
@@ -134,22 +137,22 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 
 // copyBlocks reads r a block at a time, writes each block and hands it to
 // h (nil: nobody).
-func (w *Writer) copyBlocks(r io.Reader, h *hashers) (int64, error) {
+func (w *Writer) copyBlocks(r io.Reader, h *hasher) (int64, error) {
 	var total int64
 	for {
-		var b *block
+		var buf *[]byte
 		if h != nil {
-			b = <-h.free
+			buf = <-h.free
 		} else {
-			b = &block{buf: blockPool.Get().(*[]byte)}
+			buf = blockPool.Get().(*[]byte)
 		}
-		n, rerr := io.ReadFull(r, *b.buf)
+		n, rerr := io.ReadFull(r, *buf)
 		var werr error
 		if n > 0 {
 			werr = w.accept(n)
 			if werr == nil {
 				var m int
-				m, werr = w.f.Write((*b.buf)[:n])
+				m, werr = w.f.Write((*buf)[:n])
 				if werr != nil {
 					werr = storageErr("write", werr)
 				}
@@ -160,16 +163,17 @@ func (w *Writer) copyBlocks(r io.Reader, h *hashers) (int64, error) {
 			w.n += int64(n)
 			total += int64(n)
 			if h != nil {
-				h.feed(b, n)
-				b = nil
+				w.md5.Write((*buf)[:n])
+				h.in <- block{buf, n}
+				buf = nil
 			}
 			w.writeback()
 		}
-		if b != nil {
+		if buf != nil {
 			if h != nil {
-				h.free <- b
+				h.free <- buf
 			} else {
-				blockPool.Put(b.buf)
+				blockPool.Put(buf)
 			}
 		}
 		switch {
@@ -183,57 +187,43 @@ func (w *Writer) copyBlocks(r io.Reader, h *hashers) (int64, error) {
 	}
 }
 
-// block is one buffer in flight, released when both hashers are done.
+// block is a buffer and how much of it holds data.
 type block struct {
-	buf  *[]byte
-	n    int
-	refs atomic.Int32
+	buf *[]byte
+	n   int
 }
 
-// hashers are the two hashing goroutines of one ReadFrom.
-type hashers struct {
-	free      chan *block
-	md5, rest chan *block
-	wg        sync.WaitGroup
+// hasher is the goroutine of one ReadFrom that computes sha256 and
+// blake2b-256, and the buffers it shares with the reader.
+type hasher struct {
+	free chan *[]byte
+	in   chan block
+	done chan struct{}
 }
 
-func (w *Writer) startHashers() *hashers {
-	h := &hashers{free: make(chan *block, pipelineBlocks),
-		md5: make(chan *block, pipelineBlocks), rest: make(chan *block, pipelineBlocks)}
+func (w *Writer) startHasher() *hasher {
+	h := &hasher{free: make(chan *[]byte, pipelineBlocks), in: make(chan block, pipelineBlocks), done: make(chan struct{})}
 	for range pipelineBlocks {
-		h.free <- &block{buf: blockPool.Get().(*[]byte)}
+		h.free <- blockPool.Get().(*[]byte)
 	}
-	h.wg.Add(2)
-	go h.run(h.md5, func(p []byte) { w.md5.Write(p) })
-	go h.run(h.rest, func(p []byte) { w.sha256.Write(p); w.blake.Write(p) })
+	go func() {
+		defer close(h.done)
+		for b := range h.in {
+			p := (*b.buf)[:b.n]
+			w.sha256.Write(p)
+			w.blake.Write(p)
+			h.free <- b.buf
+		}
+	}()
 	return h
 }
 
-func (h *hashers) run(in chan *block, hash func([]byte)) {
-	defer h.wg.Done()
-	for b := range in {
-		hash((*b.buf)[:b.n])
-		if b.refs.Add(-1) == 0 {
-			h.free <- b
-		}
-	}
-}
-
-// feed hands the first n bytes of b to both hashers, in order.
-func (h *hashers) feed(b *block, n int) {
-	b.n = n
-	b.refs.Store(2)
-	h.md5 <- b
-	h.rest <- b
-}
-
 // stop waits until every block is hashed and returns the buffers.
-func (h *hashers) stop() {
-	close(h.md5)
-	close(h.rest)
-	h.wg.Wait()
+func (h *hasher) stop() {
+	close(h.in)
+	<-h.done
 	for range pipelineBlocks {
-		blockPool.Put((<-h.free).buf)
+		blockPool.Put(<-h.free)
 	}
 }
 

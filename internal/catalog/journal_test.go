@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -416,4 +417,81 @@ func TestReadersDuringWrites(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// benchCatalog is an on-disk catalog holding n files (100 projects), filled
+// without a journal write per file (so that setting up 10,000 files does
+// not take 10,000 fsyncs) and then snapshotted.
+func benchCatalog(b *testing.B, n int) *Catalog {
+	b.Helper()
+	c, err := Open(filepath.Join(b.TempDir(), "catalog.json"), clock.NewFake(t0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	j := c.j
+	c.j = nil
+	for p := range 100 {
+		c.CreateProject(NewProject{Name: fmt.Sprintf("p%d", p), NormalizedName: fmt.Sprintf("p%d", p), Roles: []Role{{"Owner", "u"}}})
+	}
+	for i := range n {
+		p := fmt.Sprintf("p%d", i%100)
+		v := fmt.Sprintf("1.%d", i/100)
+		if _, err := c.AddFile(NewFile{Project: p, Version: v, CanonicalVersion: v, SkipAgeCheck: true,
+			Metadata: Metadata{Summary: "a package", Description: strings.Repeat("d", 2000)},
+			File:     file(p+"-"+v+".tar.gz", "sdist", p+v)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.j = j
+	if err := j.compact(c.st); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkAddFile: one file added to a catalog of 100 or 10,000 files,
+// durably (one journal append and fsync). The cost must not grow with the
+// catalog; the bytes written per change and the CPU per change are
+// reported (the time is mostly the fsync's, which the disk decides).
+func BenchmarkAddFile(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
+			c := benchCatalog(b, n)
+			before := c.j.size
+			var ru0, ru1 syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			i := 0
+			for b.Loop() {
+				v := fmt.Sprintf("9.%d", i)
+				if _, err := c.AddFile(NewFile{Project: "p7", Version: v, CanonicalVersion: v, SkipAgeCheck: true,
+					Metadata: Metadata{Summary: "a package", Description: strings.Repeat("d", 2000)},
+					File:     file("p7-"+v+".tar.gz", "sdist", "new"+v)}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+			b.ReportMetric(float64(cpu)/1e3/float64(i), "CPU-µs/op")
+			if c.j.size > before {
+				b.ReportMetric(float64(c.j.size-before)/float64(i), "journal-B/op")
+			}
+		})
+	}
+}
+
+// BenchmarkCheckFile: an upload's catalog checks (duplicates anywhere,
+// filename reuse, release rules) at 100 and 10,000 files.
+func BenchmarkCheckFile(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
+			c := benchCatalog(b, n)
+			nf := NewFile{Project: "p7", Version: "9.0", CanonicalVersion: "9", File: file("p7-9.0.tar.gz", "sdist", "new")}
+			for b.Loop() {
+				if out, err := c.CheckFile(nf); out != Added || err != nil {
+					b.Fatal(out, err)
+				}
+			}
+		})
+	}
 }

@@ -81,7 +81,7 @@ func readBody(r *http.Request, maxField, maxForm int64, maxFields int, spool spo
 	if params["boundary"] == "" {
 		return b, errors.New("multipart body without a boundary")
 	}
-	// mime/multipart reads through a 4 KiB buffer; under it, a large
+	// mime/multipart reads through a 4 KiB buffer; under it, a 64 KiB
 	// buffer turns a file's bytes into few large reads of the connection
 	// instead of one per 4 KiB.
 	br := bodyReaders.Get().(*bufio.Reader)
@@ -163,7 +163,7 @@ func (b *body) add(k, v string) {
 }
 
 // bodyReaders are the large buffers request bodies are read through.
-var bodyReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+var bodyReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // counter counts what passes through it.
 type counter struct {
