@@ -9,9 +9,10 @@
 # Reports (JSON, JUnit, transcripts of failing cases) are left in
 # $CONFORM_OUT (default: a temporary directory, printed at the end).
 # CONFORM_JOBS (default 2) cases of each client run at once, so six in all;
-# each case's deadline is CONFORM_TIMEOUT (default 60s, twice fakeindex
-# conform's default, so that a loaded machine's slow start is not taken
-# for a hang; twine's two hanging cases take that long).
+# each case's deadline is CONFORM_TIMEOUT (default 45s, half again fakeindex
+# conform's default, so that a loaded machine's slow start is not taken for
+# a hang, yet under the 60 s after which the index drops a stalled body;
+# twine's two hanging cases take that long).
 # Each client skips the optional features it does not have:
 #   twine 4.0.2  pep807, attestations (trusted publishing goes through
 #                gh-action-pypi-publish's exchange: see wrappers/twine)
@@ -28,7 +29,7 @@ go build -o "$bin" ./cmd/fakeindex
 run() {
 	tool=$1 skip=$2
 	rc=0
-	"$bin" conform --quiet -j "${CONFORM_JOBS:-2}" --timeout "${CONFORM_TIMEOUT:-60s}" --xfail "conformance/xfail/$tool.txt" --skip-optional "$skip" \
+	"$bin" conform --quiet -j "${CONFORM_JOBS:-2}" --timeout "${CONFORM_TIMEOUT:-45s}" --xfail "conformance/xfail/$tool.txt" --skip-optional "$skip" \
 		--json "$out/$tool.json" --junit "$out/$tool.xml" --out "$out/$tool" \
 		-- "conformance/wrappers/$tool" >"$out/$tool.txt" 2>&1 || rc=$?
 	echo "$rc" >"$out/$tool.rc"
