@@ -62,6 +62,10 @@ type Case struct {
 	Prepare func(*harness.Harness) error
 	Expect  int
 	Checks  []Check
+	// Long marks a case that may hold its slot until the deadline (an
+	// uploader without a timeout hangs in it): such cases start first, so
+	// that their waits overlap the rest of the run.
+	Long bool
 }
 
 // Flags are the protocol's optional flags.
@@ -322,17 +326,17 @@ var catalogue = []*Case{
 		Dists:      []Dist{wheel},
 		Repository: "https://upload.pypi.org/legacy",
 		Expect:     ExpectAny, Checks: []Check{redirectHandled}},
-	{ID: "answer-5xx", Title: "503 on every attempt: bounded retries, then a non-zero exit naming the status",
+	{ID: "answer-5xx", Long: true, Title: "503 on every attempt: bounded retries, then a non-zero exit naming the status",
 		Rule:    "twine/repository.py Repository.upload (retries a 5xx at most 5 times); " + ruleNoResponse,
 		Dists:   []Dist{wheel},
 		Prepare: indexFault(indexfault.Upload, indexfault.Status(503)),
 		Expect:  ExpectFailure, Checks: []Check{attemptsAtMost(10), mentions("the 503 status", "503")}},
-	{ID: "answer-reset", Title: "connection reset: a non-zero exit in bounded time",
+	{ID: "answer-reset", Long: true, Title: "connection reset: a non-zero exit in bounded time",
 		Rule:    ruleNoResponse + "; requests raises ConnectionError for a reset connection",
 		Dists:   []Dist{wheel},
 		Prepare: indexFault(indexfault.Upload, indexfault.Fault{Name: indexfault.FaultReset}),
 		Expect:  ExpectFailure, Checks: []Check{exitedWithin, attemptsAtMost(10)}},
-	{ID: "answer-slow", Title: "no answer within FAKEPYPI_TIMEOUT: gives up, a non-zero exit in bounded time",
+	{ID: "answer-slow", Long: true, Title: "no answer within FAKEPYPI_TIMEOUT: gives up, a non-zero exit in bounded time",
 		Rule:    "uv: UV_HTTP_TIMEOUT (default 30 s) bounds each request; requests without timeout= waits forever (requests docs, \"Timeouts\")",
 		Dists:   []Dist{wheel},
 		Prepare: indexFault(indexfault.Upload, indexfault.Delay(indexfault.MaxDelay)),
@@ -352,7 +356,7 @@ var catalogue = []*Case{
 		Dists:   []Dist{wheel.with("Classifier: Invalid :: Classifier :: Conform")},
 		Flags:   Flags{SkipExisting: true},
 		Expect:  ExpectFailure, Checks: []Check{answered(400, "is not a valid classifier"), showsReason(400)}},
-	{ID: "retry-5xx-transient", Title: "one 503, then PyPI's answer: retries and succeeds",
+	{ID: "retry-5xx-transient", Long: true, Title: "one 503, then PyPI's answer: retries and succeeds",
 		Feature: FeatureRetries,
 		Rule:    "twine/repository.py Repository.upload: a 5xx is retried (\"Package upload appears to have failed. Retry 1 of 5.\")",
 		Dists:   []Dist{wheel},
@@ -425,7 +429,7 @@ var catalogue = []*Case{
 		Flags:   Flags{TrustedPublishing: true},
 		Setup:   func(f *indexconfig.File) { f.Flags = append(f.Flags, adminflag.DisallowOIDC) },
 		Expect:  ExpectFailure, Checks: []Check{noUpload("although trusted publishing is disabled")}},
-	{ID: "tp-mint-5xx", Title: "trusted publishing with mint-token answering 503: bounded retries, a non-zero exit, no upload",
+	{ID: "tp-mint-5xx", Long: true, Title: "trusted publishing with mint-token answering 503: bounded retries, a non-zero exit, no upload",
 		Feature: FeatureTrustedPublishing,
 		Rule:    "gh-action-pypi-publish oidc-exchange.py (\"the index produced an unexpected 503 response\"); " + ruleMint,
 		Dists:   []Dist{wheel},

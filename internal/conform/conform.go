@@ -228,7 +228,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	done := 0
 	sem := make(chan struct{}, o.Jobs)
 	var wg sync.WaitGroup
-	for i, c := range cases {
+	// Long cases first (results stay in catalogue order).
+	order := make([]int, len(cases))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cases[order[a]].Long && !cases[order[b]].Long })
+	for _, i := range order {
+		c := cases[i]
 		res := &Result{ID: c.ID, Title: c.Title, Tag: c.Tag(), Rule: c.Rule, ExitCode: -1}
 		results[i] = res
 		if c.Feature != "" && (skip[c.Feature] || skip["all"]) {
@@ -236,9 +243,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			continue
 		}
 		wg.Add(1)
+		sem <- struct{}{} // taken here, so cases start in this order
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
 			r := runCase(ctx, c, entry, o)
