@@ -20,12 +20,13 @@ const (
 	DisallowNewUpload              = "disallow-new-upload"
 	DisallowNewProjectRegistration = "disallow-new-project-registration"
 	DisablePEP740                  = "disable-pep740"
+	DisableUploadScanning          = "disable-upload-scanning"
 )
 
 // Known lists every flag name.
 var Known = []string{
 	DisallowOIDC, DisallowGitHubOIDC, DisallowGitLabOIDC, DisallowGoogleOIDC, DisallowActiveStateOIDC,
-	ReadOnly, DisallowNewUpload, DisallowNewProjectRegistration, DisablePEP740,
+	ReadOnly, DisallowNewUpload, DisallowNewProjectRegistration, DisablePEP740, DisableUploadScanning,
 }
 
 // ForService returns the per-issuer OIDC flag of a trusted-publishing

@@ -84,9 +84,16 @@ func isTarfile(f *os.File) bool {
 
 // ValidateDistFile is step 25 (legacy.py _is_valid_dist_file plus
 // warehouse/utils/zipfiles.py): it checks the uploaded file at path, named
-// filename by the client, without loading it into memory. The YARA
-// malware scan is not emulated.
+// filename by the client, without loading it into memory, scanning its
+// Python members for obfuscated content (scan.go).
 func ValidateDistFile(path, filename string) *Error {
+	return ValidateDistFileScan(path, filename, true)
+}
+
+// ValidateDistFileScan is ValidateDistFile with the content scan on or off
+// (PyPI's admin flag disable-upload-scanning turns it off: legacy.py
+// _is_valid_dist_file(scan=...)).
+func ValidateDistFileScan(path, filename string, scan bool) *Error {
 	f, err := os.Open(path)
 	if err != nil {
 		return invalidDist(pyNone)
@@ -105,12 +112,12 @@ func ValidateDistFile(path, filename string) *Error {
 		if !isZip {
 			return invalidDist("File is not a zipfile")
 		}
-		return validateZip(path, filename, f, st.Size())
+		return validateZip(path, filename, f, st.Size(), scan)
 	case strings.HasSuffix(filename, ".tar.gz"):
 		if !isTarfile(f) {
 			return invalidDist("File is not a tarfile")
 		}
-		return validateTar(f)
+		return validateTar(f, scan)
 	}
 	return nil
 }
@@ -162,7 +169,7 @@ func zipHas(zr *zip.ReadCloser, name string) bool {
 	return false
 }
 
-func validateZip(path, filename string, f *os.File, size int64) *Error {
+func validateZip(path, filename string, f *os.File, size int64, scan bool) *Error {
 	zr, err := openZip(path)
 	if err != nil || zr == nil {
 		return invalidDist(pyNone)
@@ -208,6 +215,16 @@ func validateZip(path, filename string, f *os.File, size int64) *Error {
 		}
 		if target := parts[0] + "-" + parts[1] + ".dist-info/WHEEL"; !zipHas(zr, target) {
 			return invalidDist("WHEEL not found at " + target)
+		}
+	}
+	// The scan, between the WHEEL check and the framing check.
+	if scan {
+		msg, err := scanZip(zr)
+		if err != nil {
+			return invalidDist(pyNone)
+		}
+		if msg != "" {
+			return invalidDist(msg)
 		}
 	}
 	cd := make(map[string]cdEntry, len(zr.File))
@@ -279,7 +296,7 @@ func tarNames(f *os.File) (names []string, sparse bool, err error) {
 	return names, sparse, nil
 }
 
-func validateTar(f *os.File) *Error {
+func validateTar(f *os.File, scan bool) *Error {
 	names, sparse, err := tarNames(f)
 	if err != nil {
 		return invalidDist(pyNone)
@@ -292,12 +309,23 @@ func validateTar(f *os.File) *Error {
 		return invalidDist("Incorrect number of top-level directories in sdist")
 	}
 	target := pyJoin(top, "PKG-INFO")
+	found := false
 	for _, n := range names {
-		if n == target {
-			return nil
+		found = found || n == target
+	}
+	if !found {
+		return invalidDist("PKG-INFO not found at " + target)
+	}
+	if scan {
+		msg, err := scanTar(f)
+		if err != nil {
+			return invalidDist(pyNone)
+		}
+		if msg != "" {
+			return invalidDist(msg)
 		}
 	}
-	return invalidDist("PKG-INFO not found at " + target)
+	return nil
 }
 
 // DistContents is what CheckDistContents learned from an accepted file.

@@ -499,7 +499,7 @@ func TestControlFlags(t *testing.T) {
 
 	// Unknown names are refused and nothing changes (not even the valid ones).
 	c.mustErr("PUT", "/_fake/flags", `{"disallow-oidc": false, "disallow-everything": true}`, 400,
-		`unknown admin flag "disallow-everything" (known: [disallow-oidc disallow-github-oidc disallow-gitlab-oidc disallow-google-oidc disallow-activestate-oidc read-only disallow-new-upload disallow-new-project-registration disable-pep740])`)
+		`unknown admin flag "disallow-everything" (known: [disallow-oidc disallow-github-oidc disallow-gitlab-oidc disallow-google-oidc disallow-activestate-oidc read-only disallow-new-upload disallow-new-project-registration disable-pep740 disable-upload-scanning])`)
 	c.mustOK("GET", "/_fake/flags", "", &flags)
 	if !flags["disallow-oidc"] {
 		t.Fatalf("a refused PUT turned disallow-oidc off")

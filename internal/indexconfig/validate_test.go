@@ -39,7 +39,7 @@ func TestValidateMessages(t *testing.T) {
 		{"users: [{name: a}]\ntokens:\n  - {user: a}\n", "x.yaml:3: token needs a name"},
 		{"users: [{name: a}]\ntokens:\n  - {name: t, user: a}\n  - {name: t, user: a}\n", "x.yaml:4: token \"t\" is declared twice"},
 		{"users: [{name: a}]\ntokens:\n  - {name: t, user: a, projects: [p]}\n", "x.yaml:3: token \"t\" is scoped to project \"p\", which is not in projects"},
-		{"flags: [read-only, nope]\n", "x.yaml: unknown admin flag \"nope\" (known: disallow-oidc, disallow-github-oidc, disallow-gitlab-oidc, disallow-google-oidc, disallow-activestate-oidc, read-only, disallow-new-upload, disallow-new-project-registration, disable-pep740)"},
+		{"flags: [read-only, nope]\n", "x.yaml: unknown admin flag \"nope\" (known: disallow-oidc, disallow-github-oidc, disallow-gitlab-oidc, disallow-google-oidc, disallow-activestate-oidc, read-only, disallow-new-upload, disallow-new-project-registration, disable-pep740, disable-upload-scanning)"},
 	} {
 		_, err := Parse("x.yaml", []byte(tc.src))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

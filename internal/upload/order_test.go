@@ -533,3 +533,26 @@ func TestRateLimitHeaders(t *testing.T) {
 		t.Fatalf("wire:\n%s", answer)
 	}
 }
+
+// TestObfuscatedUpload: step 25's content scan (warehouse/utils/scanner.py,
+// warehouse#19584) as the client sees it, and PyPI's admin flag
+// disable-upload-scanning (legacy.py _is_valid_dist_file(scan=...)).
+func TestObfuscatedUpload(t *testing.T) {
+	s, _ := newIndex(t, testSetup)
+	url := s.URL() + "/legacy/"
+	alice := basic(token(t, s, "alice-all"))
+	armored := zipOf([][2]string{
+		{"demo/__init__.py", "from pyarmor_runtime_000000 import __pyarmor__\n__pyarmor__(__name__, __file__, b'PY000000')\n"},
+		{"demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n"},
+		{"demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"},
+		{"demo-1.0.dist-info/RECORD", ""},
+	})
+	f := uploadForm("demo", "1.0", "demo-1.0-py3-none-any.whl", armored)
+	if st, _ := send(t, url, alice, f); st != "400 Invalid distribution file. PyArmor-encrypted content is not allowed. See https://pypi.org/policy/acceptable-use-policy/ for more information." {
+		t.Fatalf("scanned: %q", st)
+	}
+	s.Flags.Set(adminflag.DisableUploadScanning, true)
+	if st, _ := send(t, url, alice, f); st != okStatus {
+		t.Fatalf("disable-upload-scanning: %q", st)
+	}
+}

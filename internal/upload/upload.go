@@ -522,7 +522,9 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	}
 	// Step 25: archive validity, on the spooled file.
 	path := b.spool.LocalPath()
-	if e := forklift.ValidateDistFile(path, b.filename); e != nil {
+	// The content scan runs unless disable-upload-scanning is on
+	// (legacy.py: scan=not request.flags.enabled(DISABLE_UPLOAD_SCANNING)).
+	if e := forklift.ValidateDistFileScan(path, b.filename, !h.o.Flags.Enabled(adminflag.DisableUploadScanning)); e != nil {
 		return failErr("25 archive", e)
 	}
 	// Steps 26-27: filename rules against the project.
