@@ -34,7 +34,7 @@ type fixture struct {
 	bar   Project
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{clk: clock.NewFake(t0), pubs: pubs{},
 		users: users{

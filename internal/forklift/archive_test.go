@@ -20,7 +20,7 @@ type member struct {
 
 // writeZip builds a zip without data descriptors (CreateRaw with sizes
 // known up front), as real build tools write wheels.
-func writeZip(t *testing.T, members []member, descriptor bool, trailing string) string {
+func writeZip(t testing.TB, members []member, descriptor bool, trailing string) string {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -56,7 +56,7 @@ func writeZip(t *testing.T, members []member, descriptor bool, trailing string) 
 	return p
 }
 
-func tarGz(t *testing.T, members []member, mutate func([]byte) []byte) []byte {
+func tarGz(t testing.TB, members []member, mutate func([]byte) []byte) []byte {
 	t.Helper()
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
@@ -82,7 +82,7 @@ func tarGz(t *testing.T, members []member, mutate func([]byte) []byte) []byte {
 	return gb.Bytes()
 }
 
-func writeFile(t *testing.T, b []byte) string {
+func writeFile(t testing.TB, b []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "upload")
 	if err := os.WriteFile(p, b, 0o644); err != nil {

@@ -30,7 +30,7 @@ var (
 	errKeyCreate error
 )
 
-func keys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
+func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	t.Helper()
 	keyOnce.Do(func() {
 		if keyA, errKeyCreate = rsa.GenerateKey(rand.Reader, 2048); errKeyCreate == nil {
@@ -55,7 +55,7 @@ type jwksServer struct {
 	discovery atomic.Int32
 }
 
-func newJWKS(t *testing.T, kid string, key *rsa.PrivateKey) *jwksServer {
+func newJWKS(t testing.TB, kid string, key *rsa.PrivateKey) *jwksServer {
 	js := &jwksServer{}
 	js.setKeys(map[string]*rsa.PrivateKey{kid: key})
 	mux := http.NewServeMux()
@@ -103,7 +103,7 @@ func (js *jwksServer) with(f func(js *jwksServer)) {
 	f(js)
 }
 
-func sign(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+func sign(t testing.TB, key *rsa.PrivateKey, kid string, claims map[string]any) string {
 	t.Helper()
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
@@ -146,7 +146,7 @@ type env struct {
 	iss Issuer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	a, _ := keys(t)
 	js := newJWKS(t, "k1", a)
 	clk := clock.NewFake(t0)

@@ -64,7 +64,7 @@ type fixture struct {
 	gh   publisher.Publisher
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	if testKey == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -107,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{x: x, clk: clk, srv: srv, proj: proj, gh: gh}
 }
 
-func sign(t *testing.T, claims map[string]any) string {
+func sign(t testing.TB, claims map[string]any) string {
 	t.Helper()
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: testKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
 	if err != nil {
