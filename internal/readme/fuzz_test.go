@@ -24,7 +24,7 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, desc string) {
 		fuzzseed.Within(t, 10*time.Second, len(desc), func() {
 			for _, ct := range []*string{nil, &rst, &md, &plain} {
-				e := Check(&desc, ct)
+				e := Check(&desc, ct, "pypi.org")
 				if e != nil && (e.Status != 400 || e.Message == "") {
 					t.Fatalf("refusal %d %q", e.Status, e.Message)
 				}
