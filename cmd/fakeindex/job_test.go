@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,5 +165,35 @@ func TestMissingFiles(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), c.want) {
 			t.Errorf("%q: exit %d\n%s\nwant %q", c.args, code, out, c.want)
 		}
+	}
+}
+
+// TestUpCommandSignal: SIGTERM to `fakeindex up -- COMMAND` goes to
+// COMMAND; up waits for it, stops the harness and exits as a shell does
+// for a command killed by a signal (128+15).
+func TestUpCommandSignal(t *testing.T) {
+	bin := fakeindexBinary(t)
+	cmd := exec.Command(bin, "up", "--data", filepath.Join(t.TempDir(), "data"), "--", "sh", "-c", `echo started; exec sleep 60`)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	buf := make([]byte, 8)
+	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "started\n" {
+		t.Fatalf("%q %v\n%s", buf, err, stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20 s after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit %d, want %d\n%s", code, 128+int(syscall.SIGTERM), stderr.String())
 	}
 }
