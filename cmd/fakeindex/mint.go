@@ -409,13 +409,18 @@ func (m *minter) diagnosis(ctx context.Context, f *mintFailure) string {
 	if f.jwt == "" {
 		return ""
 	}
-	// /_fake/ lives on pypi.org (not upload.pypi.org) through the proxy;
-	// test.pypi.org serves both; the direct listener serves everything.
-	host := m.domain
-	if host == "upload.pypi.org" {
-		host = "pypi.org"
+	// PyPI's index answers /_fake/ on its direct listener
+	// (FAKEPYPI_INDEX_URL), which works even when the control plane is
+	// kept off the proxy (--control-direct-only); through the proxy it is
+	// on pypi.org, not upload.pypi.org. TestPyPI's is on test.pypi.org.
+	base := "https://" + m.domain
+	switch idx := m.getenv("FAKEPYPI_INDEX_URL"); {
+	case (m.domain == "upload.pypi.org" || m.domain == "pypi.org") && idx != "":
+		base = strings.TrimSuffix(idx, "/")
+	case m.domain == "upload.pypi.org":
+		base = "https://pypi.org"
 	}
-	u := "https://" + host + "/_fake/events?kind=mint"
+	u := base + "/_fake/events?kind=mint"
 	ctx, cancel := context.WithTimeout(ctx, mintTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
