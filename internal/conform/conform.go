@@ -242,6 +242,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			res.Verdict, res.Reason = Skip, "optional feature "+c.Feature+" skipped (--skip-optional)"
 			continue
 		}
+		if ctx.Err() != nil {
+			res.Verdict, res.Reason = Fail, "not run: interrupted"
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{} // taken here, so cases start in this order
 		go func() {

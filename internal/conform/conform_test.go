@@ -468,3 +468,26 @@ func TestJSONShape(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted run (SIGINT cancels the context) kills the uploaders at
+// once and says so, instead of waiting for deadlines or blaming them.
+func TestInterrupted(t *testing.T) {
+	t.Parallel()
+	script := filepath.Join(t.TempDir(), "hang")
+	os.WriteFile(script, []byte("#!/bin/sh\nsleep 300\n"), 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, Options{Entrypoint: []string{script}, Jobs: 2, Timeout: time.Minute, Run: regexp.MustCompile(`^(upload-wheel|upload-sdist|form-action|form-digests)$`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %s after the interrupt", d)
+	}
+	for _, r := range rep.Results {
+		if r.Verdict != Fail || !strings.Contains(r.Reason, "interrupted") {
+			t.Errorf("%s: %s %q", r.ID, r.Verdict, r.Reason)
+		}
+	}
+}

@@ -395,8 +395,8 @@ func inheritedDrop(k string) bool {
 
 // exec runs the uploader with a deadline; past it the whole process group
 // is killed, so wrappers' children die too.
-func (r *CaseRun) exec(ctx context.Context, dir string, env []string, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (r *CaseRun) exec(parent context.Context, dir string, env []string, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
 	cmd.Dir, cmd.Env = dir, env
@@ -415,7 +415,12 @@ func (r *CaseRun) exec(ctx context.Context, dir string, env []string, timeout ti
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		r.TimedOut = true
+		if parent.Err() != nil {
+			// The run was interrupted (SIGINT): not the uploader's fault.
+			r.SetupErr = errors.New("interrupted")
+		} else {
+			r.TimedOut = true
+		}
 		killProcessGroup(cmd)
 		select {
 		case err = <-waited:
