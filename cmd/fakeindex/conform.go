@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,18 +77,18 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		for _, spec := range *f.results {
 			name, path, ok := strings.Cut(spec, "=")
 			if !ok || name == "" || path == "" {
-				return fmt.Errorf("--results %q: want name=file.json", spec)
+				return usageErrorf("--results %q: want name=file.json", spec)
 			}
 			rep, err := readReportFile(path)
 			if err != nil {
-				return fmt.Errorf("--results %s: %w", spec, err)
+				return usageErrorf("--results %s: %w", spec, err)
 			}
 			cols = append(cols, conform.Column{Name: name, Report: rep})
 		}
 		return conform.WriteMarkdown(stdout, cols)
 	}
 	if fs.NArg() == 0 {
-		return errors.New("conform: no entrypoint: fakeindex conform [flags] -- ENTRYPOINT [ARGS...] (see --help)")
+		return usageErrorf("conform: no entrypoint: fakeindex conform [flags] -- ENTRYPOINT [ARGS...] (see --help)")
 	}
 	o := conform.Options{Entrypoint: fs.Args(), Jobs: *f.jobs, Timeout: *f.timeout, HTTPTimeout: *f.httpTimeout}
 	if !*f.quiet {
@@ -98,7 +97,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *f.run != "" {
 		re, err := regexp.Compile(*f.run)
 		if err != nil {
-			return fmt.Errorf("--run: %v", err)
+			return usageErrorf("--run: %v", err)
 		}
 		o.Run = re
 	}
@@ -106,7 +105,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		for _, feat := range strings.Split(s, ",") {
 			feat = strings.TrimSpace(feat)
 			if feat != "all" && !slices.Contains(conform.Features, feat) {
-				return fmt.Errorf("--skip-optional %q: want one of %s, or all", feat, strings.Join(conform.Features, ", "))
+				return usageErrorf("--skip-optional %q: want one of %s, or all", feat, strings.Join(conform.Features, ", "))
 			}
 			o.SkipOptional = append(o.SkipOptional, feat)
 		}
@@ -114,16 +113,19 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *f.xfail != "" {
 		fh, err := os.Open(*f.xfail)
 		if err != nil {
-			return fmt.Errorf("--xfail: %w", err)
+			return usageErrorf("--xfail: %w", err)
 		}
 		o.XFail, err = conform.ReadXFail(fh, *f.xfail)
 		fh.Close()
+		if err == nil {
+			err = conform.CheckXFail(o.XFail)
+		}
 		if err != nil {
-			return err
+			return usageErrorf("--xfail: %w", err)
 		}
 	}
 	if _, err := conform.CheckEntrypoint(o.Entrypoint[0]); err != nil {
-		return fmt.Errorf("conform: %w", err)
+		return usageErrorf("conform: %w", err)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

@@ -17,6 +17,8 @@ func TestConformRefusesBadInvocations(t *testing.T) {
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "wrapper")
 	os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644)
+	xfail := filepath.Join(dir, "xfail.txt")
+	os.WriteFile(xfail, []byte("no-such-case some reason\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -28,11 +30,15 @@ func TestConformRefusesBadInvocations(t *testing.T) {
 		{[]string{"conform", "--run", "(", "--", "/bin/true"}, "--run"},
 		{[]string{"conform", "--xfail", filepath.Join(dir, "none.txt"), "--", "/bin/true"}, "--xfail"},
 		{[]string{"conform", "--markdown", "--results", "twine"}, "want name=file.json"},
+		{[]string{"conform", "--xfail", xfail, "--", "/bin/true"}, "unknown case ids no-such-case"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), tc.args, &stdout, &stderr)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+		if code := exitCode(err, &bytes.Buffer{}); code != exitUsage {
+			t.Errorf("%v: exit status %d, want %d (a command line it cannot run)", tc.args, code, exitUsage)
 		}
 	}
 }
