@@ -49,8 +49,8 @@ func FuzzGuard(f *testing.F) {
 		if !strings.Contains(auth, tok) && !strings.Contains(cookie, val) {
 			t.Fatalf("reached without the token: auth %q cookie %q", auth, cookie)
 		}
-		if isWrite(method) && !strings.Contains(strings.ToLower(ctype), "application/json") {
-			t.Fatalf("a %s with Content-Type %q reached the control plane", method, ctype)
+		if isWrite(r.Method) && !strings.Contains(strings.ToLower(ctype), "application/json") {
+			t.Fatalf("a %s with Content-Type %q reached the control plane", r.Method, ctype)
 		}
 	})
 }
