@@ -9,6 +9,7 @@
 //	fakeindex mint [--repository-url URL]       (the action's token exchange, in a job; mint.go)
 //	fakeindex proxy [flags]                     (the proxy alone, for containers; proxy.go)
 //	fakeindex attest [flags] DIST...            (PEP 740 attestations in the job; attest.go)
+//	fakeindex conform [flags] -- ENTRYPOINT     (the uploader conformance suite; conform.go)
 //	fakeindex healthcheck [--url U]             (container health check; healthcheck.go)
 //	fakeindex version                           (version.go)
 //
@@ -194,6 +195,8 @@ const serveUsageTail = `
 	in a job (fakeindex up -- COMMAND, up --shell): gh-action-pypi-publish's exchange; prints the PyPI token
   fakeindex attest [flags] DIST...
 	in a job: PEP 740 attestations with the harness's fake Sigstore, written as <dist>.publish.attestation (docs/attestations.md)
+  fakeindex conform [flags] -- ENTRYPOINT [ARGS...]
+	the conformance suite for PyPI uploaders, run against ENTRYPOINT (docs/conformance.md); see fakeindex conform --help
   fakeindex version, fakeindex --version
 	the module version and VCS revision it was built from
   fakeindex proxy [flags]
