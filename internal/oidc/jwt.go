@@ -41,6 +41,8 @@ func (c Claims) Present(name string) bool {
 type Unverified struct {
 	Header map[string]any
 	Claims Claims
+
+	payload []byte // the decoded payload segment Claims came from
 }
 
 // Peek decodes a JWT without verifying it, as PyJWT's
@@ -74,7 +76,7 @@ func Peek(raw string) (Unverified, error) {
 	if err := decodeObject(pb, &claims); err != nil {
 		return u, fmt.Errorf("invalid payload string: %v", err)
 	}
-	u.Claims = claims
+	u.Claims, u.payload = claims, pb
 	if _, err := pyB64URL(sig); err != nil {
 		return u, fmt.Errorf("invalid crypto padding: %v", err)
 	}
@@ -227,11 +229,16 @@ func (v *Verifier) VerifyPeeked(raw string, u Unverified, iss Issuer, audience s
 	if err != nil {
 		return nil, fail("signature does not verify with key %s of %s", strconv.Quote(kid), iss.URL)
 	}
-	var m map[string]any
-	if err := decodeObject(payload, &m); err != nil {
-		return nil, fail("payload: %v", err)
+	c := u.Claims
+	if c == nil || !bytes.Equal(payload, u.payload) {
+		// What was signed is not what Peek decoded (a segment only
+		// Python's lenient base64 reads alike): decode what was signed.
+		var m map[string]any
+		if err := decodeObject(payload, &m); err != nil {
+			return nil, fail("payload: %v", err)
+		}
+		c = Claims(m)
 	}
-	c := Claims(m)
 	if err := v.checkClaims(c, iss.URL, audience); err != nil {
 		return nil, err
 	}
