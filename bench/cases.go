@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fakepypi/fakepypi/pypitest"
 )
 
 // client is the driver's HTTP client: keep-alive, enough idle
@@ -242,7 +244,7 @@ func runCatalog(ctx context.Context, r *runner) error {
 		}
 		name, version := fmt.Sprintf("p%03d", i%projects), fmt.Sprintf("1.0.%d", i/projects)
 		whl, digest := smallWheel(name, version)
-		req := uploadRequest(p.url+"/legacy/", tok, name, version, name+"-"+version+"-py3-none-any.whl", digest, bytes.NewReader(whl), int64(len(whl)))
+		req := uploadRequest(p.url+"/legacy/", tok, name, version, pypitest.WheelFilename(name, version), digest, bytes.NewReader(whl), int64(len(whl)))
 		t := time.Now()
 		if err := upload(client, req); err != nil {
 			return fmt.Errorf("upload %d: %w", i+1, err)
@@ -431,7 +433,7 @@ func seed1000(base string) error {
 		}
 		whl, _ := smallWheel("big", v)
 		return postJSON(base+"/_fake/seed", map[string]any{"project": "big", "version": v,
-			"filename": "big-" + v + "-py3-none-any.whl", "content": whl, "metadata": meta}, nil)
+			"filename": pypitest.WheelFilename("big", v), "content": whl, "metadata": meta}, nil)
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/fakepypi/fakepypi/pypitest"
 )
 
 // runPypiserver measures pypiserver, the baseline issue 14 was filed
@@ -73,7 +75,7 @@ func runPypiserver(ctx context.Context, r *runner) error {
 	for i := range 1000 {
 		v := fmt.Sprintf("%d.%d.%d", i/100, (i/10)%10, i%10)
 		whl, _ := smallWheel("many", v)
-		if err := os.WriteFile(filepath.Join(pkgs, "many-"+v+"-py3-none-any.whl"), whl, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(pkgs, pypitest.WheelFilename("many", v)), whl, 0o644); err != nil {
 			return err
 		}
 	}

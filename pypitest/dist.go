@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -119,6 +120,75 @@ func Wheel(name, version string, opts ...DistOptions) []byte {
 	}
 	zw.Close()
 	return buf.Bytes()
+}
+
+// WriteLargeWheel streams a valid wheel of about size bytes to w, for
+// upload and download tests that need a big file without holding it in
+// memory: the package's __init__.py, one stored member of size
+// pseudo-random bytes (the same for the same name, version and size), and
+// METADATA, WHEEL and a RECORD listing every member's sha256. Members are
+// written raw with precomputed CRCs, so without data descriptors, which
+// PyPI refuses. It returns the wheel's sha256 (hex), what a client sends
+// as sha256_digest.
+func WriteLargeWheel(w io.Writer, name, version string, size int64) (string, error) {
+	block := make([]byte, min(1<<20, max(size, 1)))
+	seed := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d", name, version, size)))
+	for i := 0; i < len(block); i += len(seed) {
+		seed = sha256.Sum256(seed[:])
+		copy(block[i:], seed[:])
+	}
+	payload := func(w io.Writer) error {
+		for n := int64(0); n < size; n += int64(len(block)) {
+			if _, err := w.Write(block[:min(int64(len(block)), size-n)]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	crc, sum := crc32.NewIEEE(), sha256.New()
+	payload(io.MultiWriter(crc, sum))
+	whl := sha256.New()
+	zw := zip.NewWriter(io.MultiWriter(w, whl))
+	member := func(name string, n int64, c uint32, fill func(io.Writer) error) error {
+		fh := &zip.FileHeader{Name: name, Method: zip.Store, CRC32: c, CompressedSize64: uint64(n), UncompressedSize64: uint64(n), Modified: distTime}
+		fw, err := zw.CreateRaw(fh)
+		if err != nil {
+			return err
+		}
+		return fill(fw)
+	}
+	small := func(name, data string) error {
+		return member(name, int64(len(data)), crc32.ChecksumIEEE([]byte(data)), func(w io.Writer) error {
+			_, err := io.WriteString(w, data)
+			return err
+		})
+	}
+	norm := normalized(name)
+	di := norm + "-" + version + ".dist-info/"
+	var record strings.Builder
+	for _, f := range [][2]string{
+		{norm + "/__init__.py", fmt.Sprintf("__version__ = %q\n", version)},
+		{di + "METADATA", coreMetadata(name, version, nil)},
+		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: pypitest\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	} {
+		if err := small(f[0], f[1]); err != nil {
+			return "", err
+		}
+		h := sha256.Sum256([]byte(f[1]))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f[0], base64.RawURLEncoding.EncodeToString(h[:]), len(f[1]))
+	}
+	blob := norm + "/data.bin"
+	if err := member(blob, size, crc.Sum32(), payload); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&record, "%s,sha256=%s,%d\n%sRECORD,,\n", blob, base64.RawURLEncoding.EncodeToString(sum.Sum(nil)), size, di)
+	if err := small(di+"RECORD", record.String()); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(whl.Sum(nil)), nil
 }
 
 // Sdist builds a PEP 625 source distribution: one top-level directory

@@ -1,6 +1,9 @@
 package pypitest_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +165,30 @@ func TestWithProxy(t *testing.T) {
 	tok := h.PublishToken()
 	if res, err := h.Upload(tok, pypitest.WheelFilename("demo", "1.0"), pypitest.Wheel("demo", "1.0")); err != nil || res.Status != 200 {
 		t.Fatalf("upload with the proxy running: %v %+v", err, res)
+	}
+}
+
+// TestWriteLargeWheel: a large wheel written by WriteLargeWheel is
+// accepted by the upload checks (RECORD, CRCs, no data descriptors), its
+// returned digest is its sha256, and the same arguments give the same
+// bytes.
+func TestWriteLargeWheel(t *testing.T) {
+	t.Parallel()
+	var a, b bytes.Buffer
+	sum, err := pypitest.WriteLargeWheel(&a, "demo", "2.0", 3<<20+17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sha256.Sum256(a.Bytes()); hex.EncodeToString(got[:]) != sum || a.Len() < 3<<20 {
+		t.Fatalf("digest %s, %d bytes", sum, a.Len())
+	}
+	if _, err := pypitest.WriteLargeWheel(&b, "demo", "2.0", 3<<20+17); err != nil || !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("not reproducible")
+	}
+	h := pypitest.New(t, pypitest.WithConfig(config))
+	tok, _ := h.APIToken("alice-all")
+	res, err := h.Upload(tok, pypitest.WheelFilename("demo", "2.0"), a.Bytes())
+	if err != nil || res.Status != 200 {
+		t.Fatalf("upload: %v %+v", err, res)
 	}
 }

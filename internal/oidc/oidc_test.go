@@ -709,7 +709,7 @@ func TestJTIStoreSweeps(t *testing.T) {
 		s.Store(GitHub, fmt.Sprint("later-", i), exp+1000)
 	}
 	s.mu.Lock()
-	n := len(s.used)
+	n := s.n
 	s.mu.Unlock()
 	if n != 6000 {
 		t.Fatalf("%d identifiers kept, 6000 live (the 5,003 forgotten ones should have been swept)", n)
