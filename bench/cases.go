@@ -385,6 +385,8 @@ func runMintFlat(ctx context.Context, r *runner) error {
 	r.record("mint.cpu", float64(last)/float64(first))
 	if n >= 2*eventLogFull {
 		r.record("mint.rss", float64(rss[n])/float64(rss[eventLogFull]))
+		r.record("mint.rssfull", float64(rss[eventLogFull])/1024)
+		r.record("mint.rssend", float64(rss[n])/1024)
 	}
 	r.record("mint.cpums", ms(last)/float64(tenth))
 	return nil

@@ -53,6 +53,8 @@ var figures = []figure{
 	{"mint.cpu", "index CPU per mint, last / first 10%% of %s mints", "×", 1.1, false, 2},
 	{"mint.rss", "index RSS, after %s mints / after 10,000 (event log full)", "×", 1.1, false, 2},
 	{"mint.cpums", "index CPU per mint (last 10%%)", "ms", math.NaN(), false, 3},
+	{"mint.rssfull", "index RSS after 10,000 mints", "MiB", math.NaN(), false, 1},
+	{"mint.rssend", "index RSS after %s mints", "MiB", math.NaN(), false, 1},
 	{"read.json", "/pypi/<p>/json p50, 1,000 releases", "ms", 10, false, 2},
 	{"read.simple", "/simple/<p>/ p50 (HTML), 1,000 releases", "ms", 10, false, 2},
 	{"read.simplejson", "/simple/<p>/ p50 (JSON), 1,000 releases", "ms", 10, false, 2},
@@ -191,7 +193,7 @@ func (r *runner) label(f figure) string {
 		arg = sizeText(r.uploadSize)
 	case "catalog.ratio":
 		arg = countText(r.files)
-	case "mint.cpu", "mint.rss":
+	case "mint.cpu", "mint.rss", "mint.rssend":
 		arg = countText(r.mints)
 	case "proxy.ratio":
 		arg = sizeText(r.pipSize)
