@@ -168,7 +168,7 @@ func WriteLargeWheel(w io.Writer, name, version string, size int64) (string, err
 	var record strings.Builder
 	for _, f := range [][2]string{
 		{norm + "/__init__.py", fmt.Sprintf("__version__ = %q\n", version)},
-		{di + "METADATA", coreMetadata(name, version, nil)},
+		{di + "METADATA", coreMetadata(name, version, DistOptions{})},
 		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: pypitest\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
 	} {
 		if err := small(f[0], f[1]); err != nil {
