@@ -4,7 +4,9 @@
 #   1. build the image from local static binaries (docker/build.sh; no pulls)
 #   2. bring compose.yaml up and wait for the three health checks
 #   3. from the host, with Debian's twine: trusted-publishing exchange
-#      through the proxy, upload demo 1.0 to https://upload.pypi.org/legacy/
+#      through the proxy, upload demo 1.0 to https://upload.pypi.org/legacy/,
+#      then pip install demo==1.0 from https://pypi.org/simple/ (files from
+#      https://files.pythonhosted.org/packages/) through the proxy
 #   4. inside the compose network: https://pypi.org/simple/demo/ through the
 #      network aliases, trusting the CA from the shared volume
 #   5. compose down; the testcontainers-go module's tests
@@ -111,9 +113,19 @@ PY
     -u __token__ -p "$(cat token)" demo-1.0-py3-none-any.whl
   curl -fsS https://pypi.org/simple/demo/ | grep >/dev/null 'demo-1.0-py3-none-any.whl' ||
     { echo "demo-1.0-py3-none-any.whl not on https://pypi.org/simple/demo/" >&2; exit 1; }
+  # pip installs it through the proxy: the index behind it links files on
+  # https://files.pythonhosted.org/packages/ as PyPI does (compose.yaml's
+  # --files-url), and redirects keep https (X-Forwarded-Proto).
+  PIP_CERT="$work/ca.pem" python3 -m pip install -v --no-deps --no-cache-dir --disable-pip-version-check \
+    --index-url https://pypi.org/simple/ --target "$work/site" Demo==1.0 >"$work/pip.log" 2>&1 ||
+    { cat "$work/pip.log" >&2; echo "pip could not install demo 1.0 from the compose setup" >&2; exit 1; }
+  test -f "$work/site/demo/__init__.py" ||
+    { cat "$work/pip.log" >&2; echo "pip installed no demo package" >&2; exit 1; }
+  grep -q "https://files.pythonhosted.org/packages/" "$work/pip.log" ||
+    { cat "$work/pip.log" >&2; echo "pip did not download from files.pythonhosted.org" >&2; exit 1; }
 )
 curl -fsS "http://127.0.0.1:$index_port/simple/demo/" | grep >/dev/null 'demo-1.0-py3-none-any.whl'
-echo "published demo 1.0; listed on /simple/demo/"
+echo "published demo 1.0; listed on /simple/demo/; pip installed it through the proxy"
 
 echo "--- inside the compose network: real hostnames through the aliases"
 # A throw-away container of the same image on the compose network, trusting

@@ -112,7 +112,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger = logger.With("component", "index")
-	cfg := index.Config{Setup: *setup, Logger: logger, Control: f.control.Policy()}
+	if u := *f.filesURL; u != "" && (!strings.HasSuffix(u, "/") || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://"))) {
+		return usageErrorf("--files-url %q: want an http(s) URL ending in / (e.g. https://files.pythonhosted.org/packages/)", u)
+	}
+	cfg := index.Config{Setup: *setup, Logger: logger, Control: f.control.Policy(), FilesURL: *f.filesURL}
 	if *quiet {
 		cfg.Logger = nil
 	}
@@ -210,6 +213,7 @@ const serveUsageTail = `
 type serveFlags struct {
 	fs                                                    *flag.FlagSet
 	addr, config, audience, domain, data, tlsCert, tlsKey *string
+	filesURL                                              *string
 	logFormat                                             *string
 	memory, quiet                                         *bool
 	discovery, flags, faults                              *multi
@@ -228,6 +232,7 @@ func newServeFlags() *serveFlags {
 	f.tlsCert = fs.String("tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS")
 	f.tlsKey = fs.String("tls-key", "", "PEM private key `file` for --tls-cert")
 	f.quiet = fs.Bool("quiet", false, "do not log events (mint attempts, uploads) to stderr")
+	f.filesURL = fs.String("files-url", "", "`URL` prefix of the file links on the simple and JSON pages, ending in /packages/ (PyPI: https://files.pythonhosted.org/packages/, TestPyPI: https://test-files.pythonhosted.org/packages/; default: this index's own /packages/ on the host the request named)")
 	f.logFormat = logging.FormatFlag(fs)
 	fs.Var(f.discovery, "discovery", "`service=URL`: fetch that canonical issuer's keys from URL/.well-known/openid-configuration instead of the real issuer; service is github, gitlab, google or activestate (repeatable)")
 	fs.Var(f.flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")

@@ -72,6 +72,10 @@ type Config struct {
 	// Limits bound slow and idle clients of Listen's listener
 	// (internal/httpserver); zero fields take the defaults.
 	Limits httpserver.Limits
+	// FilesURL is the prefix of file links on the read APIs, ending in
+	// "/" (PyPI's files.url: https://files.pythonhosted.org/packages/).
+	// Empty: the index's own /packages/ on the host the request named.
+	FilesURL string
 }
 
 // Server is the fake index. It is an http.Handler.

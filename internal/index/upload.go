@@ -25,7 +25,7 @@ func (s *Server) initFiles() {
 		s.Blobs = blobstore.NewMemory()
 	}
 	s.Read = readapi.New(readapi.Options{
-		Catalog: s.Catalog, Blobs: s.Blobs, Versions: newVersionRules(),
+		Catalog: s.Catalog, Blobs: s.Blobs, Versions: newVersionRules(), FilesURL: s.cfg.FilesURL,
 		AttestationsDisabled: func() bool { return s.Flags.Enabled(adminflag.DisablePEP740) },
 	})
 	s.Upload = upload.New(upload.Options{

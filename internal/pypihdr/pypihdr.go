@@ -14,6 +14,22 @@ package pypihdr
 
 import "net/http"
 
+// Scheme is the scheme the client used: https over TLS, or when the front
+// end that terminated TLS says so in X-Forwarded-Proto (fakeindex proxy
+// sets it, as PyPI's CDN does for Warehouse, whose ProxyFixer reads it:
+// warehouse/utils/wsgi.py). Links and redirects the index builds from
+// the request use it.
+func Scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	switch r.Header.Get("X-Forwarded-Proto") {
+	case "https":
+		return "https"
+	}
+	return "http"
+}
+
 // The names as PyPI sends them.
 const (
 	LastSerial      = "X-PyPI-Last-Serial"

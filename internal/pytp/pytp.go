@@ -94,8 +94,8 @@ func Handler(indexes ...Index) http.Handler {
 // listeners, which PEP 807 exempts from the https requirement.
 func origin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https" // behind fakeindex proxy, which terminated TLS
 	}
 	return scheme + "://" + r.Host
 }

@@ -107,11 +107,7 @@ func (h *Handler) baseURL(r *http.Request) string {
 	if h.base != "" {
 		return h.base
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return pypihdr.Scheme(r) + "://" + r.Host
 }
 
 func (h *Handler) fileURL(r *http.Request, path string) string {

@@ -34,6 +34,7 @@ import (
 	"github.com/fakepypi/fakepypi/internal/forklift"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
 	"github.com/fakepypi/fakepypi/internal/pypierr"
+	"github.com/fakepypi/fakepypi/internal/pypihdr"
 	"github.com/fakepypi/fakepypi/internal/readme"
 )
 
@@ -191,11 +192,7 @@ func withoutPaths(err error) string {
 // with the configured URL plus "/".
 func (h *Handler) NoSlash(w http.ResponseWriter, r *http.Request) {
 	drain(r)
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	loc := scheme + "://" + r.Host + "/legacy/"
+	loc := pypihdr.Scheme(r) + "://" + r.Host + "/legacy/"
 	pypierr.WriteStatus(w, r, http.StatusPermanentRedirect, MsgNoSlash, http.Header{"Location": {loc}})
 }
 
