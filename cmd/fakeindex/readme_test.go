@@ -136,8 +136,10 @@ func TestREADMEQuickStart(t *testing.T) {
 				t.Fatalf("%s exited before the harness was up:\n%s", start[0], log.String())
 			}
 			banner = b
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("no banner after 2 minutes:\n%s", log.String())
+		case <-time.After(5 * time.Minute):
+			// go run compiles the whole module in the copy first: a
+			// minute or more on a busy 2-core machine.
+			t.Fatalf("no banner after 5 minutes:\n%s", log.String())
 		}
 		if !strings.Contains(banner, "fakepypi harness is up") || !strings.Contains(banner, "go run ./cmd/fakeindex up --shell") {
 			t.Errorf("banner:\n%s", banner)
@@ -147,8 +149,8 @@ func TestREADMEQuickStart(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatal("still running 20 s after Ctrl-C")
+		case <-time.After(time.Minute):
+			t.Fatal("still running a minute after Ctrl-C")
 		}
 		if !strings.Contains(stdout.String(), "export ACTIONS_ID_TOKEN_REQUEST_URL=") {
 			t.Errorf("stdout has no job environment:\n%s", stdout.String())
@@ -215,8 +217,9 @@ func copyRepo(t *testing.T) string {
 		}
 		rel, _ := filepath.Rel(root, p)
 		if d.IsDir() {
-			switch d.Name() {
-			case ".git", "dist", "site", "build", "fakeindex-data":
+			switch rel {
+			case ".git", "dist", "site", "docker/bin", "examples/demo/build", "fakeindex-data":
+				// Git's store and what builds and runs leave (.gitignore).
 				return filepath.SkipDir
 			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
