@@ -503,6 +503,12 @@ func TestBadInputDrill(t *testing.T) {
 	if len(cases) < 100 {
 		t.Fatalf("only %d cases in the drill", len(cases))
 	}
+	byKind := map[string]int{}
+	for _, c := range cases {
+		kind, _, _ := strings.Cut(c.name, ":")
+		byKind[kind]++
+	}
+	t.Logf("cases by kind: %v", byKind)
 	start := time.Now()
 	for _, c := range cases {
 		st, out := c.send(t, base)
