@@ -151,7 +151,9 @@ func TestPublish(t *testing.T) {
 // TestOptions checks WithConfig, WithPublisher, WithAudience and
 // WithRunContext together: a project from the configuration file, a
 // publisher added at start for a new project, a non-default audience and
-// a run context that the publisher must match.
+// a run context that the publisher must match. The harness runs with a
+// control token (fakeindex up --control-token), which the module reads
+// from the container's env file and sends when it configures the index.
 func TestOptions(t *testing.T) {
 	ctx := context.Background()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
@@ -166,6 +168,7 @@ func TestOptions(t *testing.T) {
 		fakepypi.WithRunContext("github.repository", "acme/widgets"),
 		fakepypi.WithRunContext("github.workflow_file", ".github/workflows/publish.yml"),
 		fakepypi.WithRunContext("github.environment", "pypi"),
+		testcontainers.WithCmdArgs("--control-token", "tc-control-token"),
 	)
 	testcontainers.CleanupContainer(t, ctr)
 	if err != nil {
@@ -178,7 +181,21 @@ func TestOptions(t *testing.T) {
 	if got := get(t, http.DefaultClient, index+"/_/oidc/audience"); !strings.Contains(got, `"custom-aud"`) {
 		t.Errorf("audience: %s", got)
 	}
-	projects := get(t, http.DefaultClient, index+"/_fake/projects")
+	if tok, err := ctr.ControlToken(ctx); err != nil || tok != "tc-control-token" {
+		t.Fatalf("ControlToken: %q, %v", tok, err)
+	}
+	if resp, err := http.Get(index + "/_fake/projects"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/_fake/projects without the token: %v %v", resp, err)
+	}
+	req, _ := http.NewRequest("GET", index+"/_fake/projects", nil)
+	req.Header.Set("Authorization", "Bearer tc-control-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	projects := string(b)
 	for _, p := range []string{"fromconfig", "widgets"} {
 		if !strings.Contains(projects, `"`+p+`"`) {
 			t.Errorf("project %s missing from %s", p, projects)
