@@ -1,17 +1,11 @@
 package upload_test
 
 import (
-	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
-	"math/rand"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -30,60 +24,23 @@ import (
 	"github.com/fakepypi/fakepypi/internal/clock"
 	"github.com/fakepypi/fakepypi/internal/index"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
+	"github.com/fakepypi/fakepypi/pypitest"
 )
 
-// bigWheel writes a valid wheel of about size bytes to path, streaming:
-// one large stored member (written raw with a precomputed CRC, so no data
-// descriptor) plus METADATA, WHEEL and RECORD. It returns the sha256.
+// bigWheel writes a valid wheel of about size bytes to path, streaming
+// (pypitest.WriteLargeWheel). It returns the sha256.
 func bigWheel(tb testing.TB, path string, size int64) string {
 	tb.Helper()
-	block := make([]byte, 1<<20)
-	rand.New(rand.NewSource(1)).Read(block)
-	payload := func(w io.Writer) {
-		for n := int64(0); n < size; n += int64(len(block)) {
-			w.Write(block[:min(int64(len(block)), size-n)])
-		}
-	}
-	crc, sum := crc32.NewIEEE(), sha256.New()
-	payload(io.MultiWriter(crc, sum))
 	f, err := os.Create(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	zw := zip.NewWriter(f)
-	raw := func(name string, n int64, c uint32, fill func(io.Writer)) {
-		fh := &zip.FileHeader{Name: name, Method: zip.Store, CRC32: c, CompressedSize64: uint64(n), UncompressedSize64: uint64(n), Modified: t0}
-		w, err := zw.CreateRaw(fh)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		fill(w)
-	}
-	di := "demo-1.0.dist-info/"
-	raw("demo/blob.bin", size, crc.Sum32(), payload)
-	record := "demo/blob.bin,sha256=" + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)) + fmt.Sprintf(",%d\n", size)
-	for _, m := range [][2]string{
-		{di + "METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n"},
-		{di + "WHEEL", "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-		{di + "RECORD", ""},
-	} {
-		data := m[1]
-		if strings.HasSuffix(m[0], "RECORD") {
-			data = record + di + "RECORD,,\n"
-		} else {
-			s := sha256.Sum256([]byte(data))
-			record += m[0] + ",sha256=" + base64.RawURLEncoding.EncodeToString(s[:]) + fmt.Sprintf(",%d\n", len(data))
-		}
-		raw(m[0], int64(len(data)), crc32.ChecksumIEEE([]byte(data)), func(w io.Writer) { io.WriteString(w, data) })
-	}
-	if err := zw.Close(); err != nil {
+	sum, err := pypitest.WriteLargeWheel(f, "demo", "1.0", size)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	f.Seek(0, 0)
-	h := sha256.New()
-	io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil))
+	return sum
 }
 
 // streamedRequest builds an upload whose file part is read from disk, so
