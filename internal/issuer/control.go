@@ -269,6 +269,7 @@ func (s *Server) fakeToken(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeMessage(w, http.StatusInternalServerError, err.Error())
 	default:
+		rec.decode()
 		writeJSON(w, http.StatusOK, rec)
 	}
 }

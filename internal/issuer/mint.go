@@ -38,6 +38,20 @@ type Issued struct {
 	Token    string         `json:"token"`
 }
 
+// decode fills Header and Claims from the token's first two segments.
+func (t *Issued) decode() {
+	seg := strings.SplitN(t.Token, ".", 3)
+	t.Header, t.Claims = map[string]any{}, nil
+	if hb, err := base64.RawURLEncoding.DecodeString(seg[0]); err == nil {
+		_ = json.Unmarshal(hb, &t.Header)
+	}
+	if len(seg) > 1 {
+		if cb, err := base64.RawURLEncoding.DecodeString(seg[1]); err == nil {
+			_ = json.Unmarshal(cb, &t.Claims)
+		}
+	}
+}
+
 // maxIssued bounds the token log of a long-running server.
 const maxIssued = 1000
 
@@ -121,15 +135,10 @@ func (s *Server) mint(k Kind, base, aud string, faults faultSet) (*Issued, error
 	if err != nil {
 		return nil, err
 	}
-	header := map[string]any{}
-	if hb, err := base64.RawURLEncoding.DecodeString(token[:strings.IndexByte(token, '.')]); err == nil {
-		_ = json.Unmarshal(hb, &header)
-	}
-	// Round-trip the claims through JSON so the log shows what was sent.
-	var sent map[string]any
-	cb, _ := json.Marshal(claims)
-	_ = json.Unmarshal(cb, &sent)
-	rec := &Issued{Kind: k, Audience: aud, Faults: faults.strings(), IssuedAt: now, Header: header, Claims: sent, Token: token}
+	// Header and Claims are decoded from the token when the log is read
+	// (Server.Issued): they show what was sent, and minting does not pay
+	// for a log nobody may read.
+	rec := &Issued{Kind: k, Audience: aud, Faults: faults.strings(), IssuedAt: now, Token: token}
 	s.mu.Lock()
 	s.issued = append(s.issued, *rec)
 	if len(s.issued) > maxIssued {

@@ -360,8 +360,12 @@ func (s *Server) KeyIDs() []string {
 // Issued returns the tokens minted so far, oldest first.
 func (s *Server) Issued() []Issued {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Issued(nil), s.issued...)
+	out := append([]Issued(nil), s.issued...)
+	s.mu.Unlock()
+	for i := range out {
+		out[i].decode()
+	}
+	return out
 }
 
 var _ http.Handler = (*Server)(nil)
