@@ -23,7 +23,8 @@ const tmpDirName = ".tmp"
 // Durability, and the fsyncs it costs (a file of any size takes the same
 // number): the temp file is fsynced once (Writer.Sync, before any lock),
 // then renamed to its final name, and each directory whose entries changed
-// is fsynced: the parent of every directory created on the way (POSIX
+// is fsynced once per Commit, however many files it got (a wheel and its
+// .metadata): the parent of every directory created on the way (POSIX
 // makes a new directory entry durable only by syncing its directory) and
 // the final directory. A crash therefore leaves either no file or the
 // whole file under a final name, never a partial one. Temp files left by a
@@ -66,38 +67,41 @@ func (d *Disk) NewWriter(limit int64) (*Writer, error) {
 	return newWriter(f, limit, d.Options, d.commitFile), nil
 }
 
-func (d *Disk) commitFile(w *Writer, path string) error {
+func (d *Disk) commitFile(w *Writer, path string) ([]string, error) {
 	if err := w.Sync(); err != nil {
-		return err
+		return nil, err
 	}
 	tmp := w.f.Name()
 	if err := w.f.Close(); err != nil {
 		os.Remove(tmp)
-		return storageErr("close", err)
+		return nil, storageErr("close", err)
 	}
-	if err := d.install(tmp, path); err != nil {
+	dirs, err := d.install(tmp, path)
+	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	return nil
+	return dirs, err
 }
 
-// install renames the synced temp file tmp to path and makes the rename
-// durable by syncing every directory it touched.
-func (d *Disk) install(tmp, path string) error {
+// install renames the synced temp file tmp to path, creating the missing
+// directories, and returns every directory whose entries changed: the
+// caller syncs each once (Commit) to make the rename durable.
+func (d *Disk) install(tmp, path string) ([]string, error) {
 	final := filepath.Join(d.root, filepath.FromSlash(path))
-	if err := d.mkdirAll(filepath.Dir(final)); err != nil {
-		return err
+	var dirs []string
+	if err := d.mkdirAll(filepath.Dir(final), &dirs); err != nil {
+		return nil, err
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		return storageErr("commit", err)
+		return nil, storageErr("commit", err)
 	}
-	return syncDir(filepath.Dir(final))
+	return append(dirs, filepath.Dir(final)), nil
 }
 
-// mkdirAll creates dir and its missing parents below the root, syncing each
-// parent after a child appears so the new directory entries survive a crash.
-func (d *Disk) mkdirAll(dir string) error {
+// mkdirAll creates dir and its missing parents below the root, noting in
+// changed each parent that got a new entry (to be synced so the new
+// directories survive a crash).
+func (d *Disk) mkdirAll(dir string, changed *[]string) error {
 	if dir == d.root {
 		return nil
 	}
@@ -107,13 +111,14 @@ func (d *Disk) mkdirAll(dir string) error {
 		}
 		return nil
 	}
-	if err := d.mkdirAll(filepath.Dir(dir)); err != nil {
+	if err := d.mkdirAll(filepath.Dir(dir), changed); err != nil {
 		return err
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return storageErr("mkdir", err)
 	}
-	return syncDir(filepath.Dir(dir))
+	*changed = append(*changed, filepath.Dir(dir))
+	return nil
 }
 
 func syncDir(dir string) error {

@@ -33,15 +33,15 @@ func (m *Memory) NewWriter(limit int64) (*Writer, error) {
 	if err != nil {
 		return nil, storageErr("spool", err)
 	}
-	return newWriter(f, limit, m.Options, func(w *Writer, path string) error {
+	return newWriter(f, limit, m.Options, func(w *Writer, path string) ([]string, error) {
 		defer os.Remove(w.f.Name())
 		defer w.f.Close()
 		data, err := os.ReadFile(w.f.Name())
 		if err != nil {
-			return storageErr("commit", err)
+			return nil, storageErr("commit", err)
 		}
 		m.set(path, data)
-		return nil
+		return nil, nil
 	}), nil
 }
 

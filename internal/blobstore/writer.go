@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -52,13 +53,14 @@ type Writer struct {
 	blake     hash.Hash
 	random    Digests // reported instead when noDigests
 	flushed   int64   // bytes already handed to the kernel's writeback
-	// commit moves the finished temp file to its final path; the two
-	// implementations differ only here.
-	commit func(w *Writer, path string) error
+	// place moves the finished temp file to its final path and returns
+	// the directories whose new entries must be synced (none in memory);
+	// the two implementations differ only here.
+	place func(w *Writer, path string) (dirs []string, err error)
 }
 
-func newWriter(f *os.File, limit int64, opts Options, commit func(*Writer, string) error) *Writer {
-	w := &Writer{f: f, limit: limit, commit: commit, noDigests: opts.NoDigests}
+func newWriter(f *os.File, limit int64, opts Options, place func(*Writer, string) ([]string, error)) *Writer {
+	w := &Writer{f: f, limit: limit, place: place, noDigests: opts.NoDigests}
 	if w.noDigests {
 		w.random = randomDigests()
 	} else {
@@ -290,20 +292,48 @@ func (w *Writer) Sync() error {
 // Commit makes the bytes visible at path, atomically and durably (it
 // syncs first if Sync was not called). It refuses a writer whose limit was
 // exceeded. A failure of the disk is a *StorageError.
-func (w *Writer) Commit(path string) error {
-	if w.done {
-		return ErrClosed
+func (w *Writer) Commit(path string) error { return Commit(Placement{w, path}) }
+
+// Placement is a writer and the path to commit it at.
+type Placement struct {
+	W    *Writer
+	Path string
+}
+
+// Commit commits each writer at its path, in order, and then syncs every
+// directory that got a new entry once, however many of the files went
+// there (a wheel and its .metadata share one). On failure the files
+// already placed stay where they are, unlisted, for the caller to delete.
+func Commit(ps ...Placement) error {
+	for _, p := range ps {
+		switch {
+		case p.W.done:
+			return ErrClosed
+		case p.W.exceeded:
+			return ErrTooLarge
+		}
+		if err := validPath(p.Path); err != nil {
+			return err
+		}
 	}
-	if w.exceeded {
-		return ErrTooLarge
+	var dirs []string
+	for _, p := range ps {
+		d, err := p.W.place(p.W, p.Path)
+		if err != nil {
+			return err
+		}
+		p.W.done = true
+		for _, dir := range d {
+			if !slices.Contains(dirs, dir) {
+				dirs = append(dirs, dir)
+			}
+		}
 	}
-	if err := validPath(path); err != nil {
-		return err
+	for _, dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
 	}
-	if err := w.commit(w, path); err != nil {
-		return err
-	}
-	w.done = true
 	return nil
 }
 

@@ -495,3 +495,52 @@ func BenchmarkCheckFile(b *testing.B) {
 		})
 	}
 }
+
+// TestReadersNotBlockedByJournalWrite: while a change's journal write (and
+// fsync) is stuck, readers and the upload checks go on: the only lock
+// readers take is never held across disk I/O.
+func TestReadersNotBlockedByJournalWrite(t *testing.T) {
+	c, err := Open(filepath.Join(t.TempDir(), "catalog.json"), clock.NewFake(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDemo(t, c)
+	add(c, "1.0", "1", file("demo_pkg-1.0.tar.gz", "sdist", "a"))
+	stuck, release := make(chan struct{}), make(chan struct{})
+	c.j.write = func(f *os.File, data []byte) (int, error) {
+		close(stuck)
+		<-release
+		return f.Write(data)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := add(c, "2.0", "2", file("demo_pkg-2.0.tar.gz", "sdist", "b"))
+		done <- err
+	}()
+	<-stuck
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		c.Projects()
+		c.Project("demo-pkg")
+		c.LastSerial()
+		c.Listed("x/demo_pkg-1.0.tar.gz")
+		c.CheckFile(NewFile{Project: "demo-pkg", Version: "3.0", CanonicalVersion: "3", File: file("demo_pkg-3.0.tar.gz", "sdist", "c")})
+	}()
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+		t.Fatal("readers waited for the journal write")
+	}
+	// Not visible until durable.
+	if p, _ := c.Project("demo-pkg"); len(p.Releases) != 1 {
+		t.Fatal("a change was visible before its journal write finished")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := c.Project("demo-pkg"); len(p.Releases) != 2 {
+		t.Fatal("the change is not visible after its journal write")
+	}
+}

@@ -566,15 +566,15 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 		return internalError("31 store", err)
 	}
 	nf.Commit = func() error {
+		// The .metadata first, so that a listed file always has it; their
+		// directory is synced once for both.
+		var ps []blobstore.Placement
 		if metaW != nil {
-			if err := metaW.Commit(metaPath); err != nil {
-				return err
-			}
+			ps = append(ps, blobstore.Placement{W: metaW, Path: metaPath})
 		}
-		if err := b.spool.Commit(nf.File.Path); err != nil {
-			if metaW != nil {
-				h.o.Blobs.Delete(metaPath)
-			}
+		ps = append(ps, blobstore.Placement{W: b.spool, Path: nf.File.Path})
+		if err := blobstore.Commit(ps...); err != nil {
+			nf.Rollback() // nothing lists what was placed
 			return err
 		}
 		return nil
