@@ -87,7 +87,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := harness.Options{
 		Dir: *data, IndexAddr: *addrIndex, IssuerAddr: *addrIssuer, ProxyAddr: *addrProxy,
 		Scheme: *scheme, NoProxy: *noProxy, NoIssuer: *noIssuer, NoTestPyPI: *noTest, Persist: *f.persist,
-		Control:      f.control.Policy(), EnvCA: *f.envCA,
+		Control: f.control.Policy(), EnvCA: *f.envCA,
 		SigstoreAddr: *f.addrSigstore, SigstoreFaults: *f.sigFaults,
 	}
 	// In a job the client's output is what matters: only refusals and
@@ -109,6 +109,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return configFileError("--config", *config, err, "examples/demo.yaml is a configuration to start from (format: docs/fakeindex.md)")
 		}
 		opts.Setup = setup
+	}
+	if *f.testConfig != "" {
+		setup, err := indexconfig.Load(*f.testConfig)
+		if err != nil {
+			return configFileError("--testpypi-config", *f.testConfig, err, "the format is docs/fakeindex.md's, as for --config")
+		}
+		opts.TestSetup = setup
 	}
 	if *issuerCfg != "" {
 		cfg, err := issuer.LoadConfig(*issuerCfg)
@@ -167,7 +174,7 @@ type upFlags struct {
 	logFormat, envCA                                                           *string
 	noProxy, noIssuer, noTest, quiet, persist, shell                           *bool
 	sets, faults, sigFaults                                                    *multi
-	addrSigstore                                                               *string
+	addrSigstore, testConfig                                                   *string
 	control                                                                    *controlplane.Flags
 	run                                                                        *runFlags
 }
@@ -182,6 +189,7 @@ func newUpFlags() (*flag.FlagSet, *upFlags) {
 	f.data = fs.String("data", defaultDataDir(), "data `dir`: the CA (ca/ca.pem is the bundle) and the issuer's keys, the GitHub runner files (runner/) and, with --persist, the indexes' state (index/, testpypi/)")
 	f.persist = fs.Bool("persist", false, "keep projects and uploaded files in --data (index/, testpypi/) so they survive a restart; without it each start begins from the configuration")
 	f.config = fs.String("config", "", "index configuration YAML `file` (format: docs/fakeindex.md; default: the demo configuration, examples/demo.yaml)")
+	f.testConfig = fs.String("testpypi-config", "", "TestPyPI's index configuration YAML `file` (default: the same as --config, with audience testpypi and domain test.pypi.org; tokens given by value always go to the index that issued them)")
 	f.issuerCfg = fs.String("issuer-config", "", "fakeissuer configuration YAML `file` (run context, faults, keys; docs/fakeissuer.md)")
 	f.scheme = fs.String("scheme", harness.SchemeBoth, "what the direct index and issuer listeners speak: both (TLS and plain HTTP on one port), https or http")
 	f.noProxy = fs.Bool("no-proxy", false, "do not start the proxy: the env names the direct index URL (twine then skips trusted publishing; uv and gh-action-pypi-publish need https)")

@@ -96,6 +96,7 @@ type Identity struct {
 
 	mac *macaroon.Macaroon
 	rec *record
+	raw string // the presented token
 }
 
 // IsNone reports whether the request has no identity.
@@ -178,6 +179,9 @@ type record struct {
 	Created     time.Time
 	Expires     time.Time // OIDC tokens only
 	Token       string    // kept for configured tokens, so /_fake/ can show them
+	// literal is set for a token given verbatim (a real PyPI token): no
+	// Key, the string itself is trusted.
+	literal *Literal
 }
 
 // NewService returns an empty token service.
@@ -255,7 +259,15 @@ type UserToken struct {
 	// (ProjectName and ProjectID caveats); otherwise it is user-scoped
 	// (RequestUser caveat).
 	Projects []string `json:"projects,omitempty" yaml:"projects,omitempty"`
+	// Value is a real token PyPI issued ("pypi-..."), trusted verbatim:
+	// its own caveats decide its scope (see Literal), so Projects must be
+	// empty. Name then defaults to "literal-" and the start of its id.
+	Value string `json:"value,omitempty" yaml:"value,omitempty"`
 }
+
+// LiteralName is the name of a literal token whose configuration gives
+// none.
+func LiteralName(lit *Literal) string { return literalName(lit) }
 
 // ScopedProject is a project a token is scoped to.
 type ScopedProject struct{ ID, NormalizedName string }
@@ -441,7 +453,7 @@ func (s *Service) Identify(tok string) Identity {
 	if rec == nil {
 		return Identity{Why: "no stored token has identifier " + id.String() + " (unknown, revoked or deleted)"}
 	}
-	out := Identity{Kind: rec.Kind, TokenName: rec.Name, TokenID: id.String(), mac: m, rec: rec}
+	out := Identity{Kind: rec.Kind, TokenName: rec.Name, TokenID: id.String(), mac: m, rec: rec, raw: tok}
 	switch rec.Kind {
 	case KindUser:
 		u, ok := s.Users.User(rec.User)
@@ -526,6 +538,9 @@ func EnsureUserCanUpload(id Identity, help pypierr.Help) error {
 // caveat chain with a bad signature is "signatures do not match"; any
 // other breakage is "unknown error".
 func (s *Service) verifyMacaroon(id Identity, p Project) string {
+	if id.rec.literal != nil {
+		return s.verifyLiteral(id, p)
+	}
 	var failure string
 	check := func(c string) error {
 		if r := s.checkCaveat(c, id, p); r != "" {
@@ -556,6 +571,15 @@ func (s *Service) checkCaveat(raw string, id Identity, p Project) string {
 		// json.loads raising is not a CaveatError: pymacaroons swallows
 		// it and warehouse reports "unknown error".
 		return "unknown error"
+	}
+	if m, isMap := v.(map[string]any); isMap {
+		// The original caveats were mappings; deserialize_obj adapts them
+		// (warehouse/macaroons/caveats/_legacy.py).
+		var user *User
+		if id.Kind == KindUser {
+			user = id.User
+		}
+		v = adaptLegacy(m, user)
 	}
 	arr, ok := v.([]any)
 	if !ok {

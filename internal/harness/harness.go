@@ -113,6 +113,12 @@ type Options struct {
 	Scheme string
 	// Setup is the index's declarative state; nil loads DemoConfig.
 	Setup *indexconfig.File
+	// TestSetup is TestPyPI's index's, which is a separate warehouse;
+	// nil uses a copy of Setup. Either way its audience is "testpypi"
+	// and its domain test.pypi.org (unless it names another). Tokens
+	// given by value go to the index whose domain issued them, so one
+	// configuration can hold PyPI's and TestPyPI's.
+	TestSetup *indexconfig.File
 	// Issuer configures the fake issuer (run context, faults, keys...).
 	// Addr and PublicURL are set by Start.
 	Issuer issuer.Config
@@ -292,7 +298,11 @@ func Start(opts Options) (_ *Harness, err error) {
 			return nil, err
 		}
 	}
-	testSetup, err := copySetup(setup)
+	testSrc := setup
+	if opts.TestSetup != nil {
+		testSrc = opts.TestSetup
+	}
+	testSetup, err := copySetup(testSrc)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"net/http"
 	"sort"
 	"sync"
@@ -143,7 +144,20 @@ func (s *Server) nameRegistry() pyname.Registry {
 // createConfigured creates a project declared in the setup; configured
 // projects skip the name rules (an admin can create anything).
 func (d *projectDir) createConfigured(p indexconfig.Project) (catalog.Project, error) {
-	np := catalog.NewProject{Name: p.Name, NormalizedName: normalize(p.Name), Organization: p.Organization,
+	id := uuid.Nil
+	if p.ID != "" {
+		var err error
+		if id, err = uuid.Parse(p.ID); err != nil {
+			return catalog.Project{}, fmt.Errorf("id %q: %v", p.ID, err)
+		}
+	}
+	return d.createConfiguredID(p, id)
+}
+
+// createConfiguredID is createConfigured with the project's id (uuid.Nil:
+// a new one).
+func (d *projectDir) createConfiguredID(p indexconfig.Project, id uuid.UUID) (catalog.Project, error) {
+	np := catalog.NewProject{ID: id, Name: p.Name, NormalizedName: normalize(p.Name), Organization: p.Organization,
 		UploadLimit: p.UploadLimit, TotalSizeLimit: p.TotalSizeLimit, Status: p.Status}
 	for _, o := range p.Owners {
 		np.Roles = append(np.Roles, catalog.Role{Role: "Owner", User: o})

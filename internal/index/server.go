@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"net"
 	"net/http"
@@ -202,14 +203,33 @@ func (s *Server) apply(f indexconfig.File) error {
 	for _, n := range f.ProhibitedNames {
 		s.projects.prohibit(n)
 	}
-	for _, u := range f.Users {
-		s.users.putUser(apitoken.User{ID: apitoken.UserID(u.Name), Name: u.Name, EmailVerified: u.Verified(), TwoFactor: u.TwoFA(), Frozen: u.Frozen})
+	lits, err := planLiterals(f, s.Tokens.Location)
+	if err != nil {
+		return err
 	}
-	for _, p := range f.Projects {
-		if _, ok := s.Catalog.Project(normalize(p.Name)); ok {
-			continue // kept in the data directory by an earlier run
+	for _, name := range lits.skipped {
+		s.logger.Info("literal token left to the index of its domain", "token", name, "domain", s.Tokens.Location)
+	}
+	for _, u := range f.Users {
+		s.users.putUser(apitoken.User{ID: lits.userID(u.Name), Name: u.Name, EmailVerified: u.Verified(), TwoFactor: u.TwoFA(), Frozen: u.Frozen})
+	}
+	projects := append([]indexconfig.Project(nil), f.Projects...)
+	for name, owner := range lits.create {
+		projects = append(projects, indexconfig.Project{Name: name, Owners: []string{owner}})
+	}
+	for _, p := range projects {
+		id, err := lits.projectID(p.Name)
+		if err != nil {
+			return fmt.Errorf("project %q: id: %v", p.Name, err)
 		}
-		if _, err := s.projects.createConfigured(p); err != nil {
+		if have, ok := s.Catalog.Project(normalize(p.Name)); ok {
+			// Kept in the data directory by an earlier run.
+			if id != uuid.Nil && have.ID != id {
+				return fmt.Errorf("project %q in the data directory has id %s, but a token names %s", p.Name, have.ID, id)
+			}
+			continue
+		}
+		if _, err := s.projects.createConfiguredID(p, id); err != nil {
 			return fmt.Errorf("project %q: %v", p.Name, err)
 		}
 	}
@@ -225,7 +245,15 @@ func (s *Server) apply(f indexconfig.File) error {
 		}
 	}
 	for _, t := range f.Tokens {
+		if t.Value != "" {
+			continue // literal tokens: below, for the index of their domain
+		}
 		if _, err := s.AddToken(t); err != nil {
+			return err
+		}
+	}
+	for _, lt := range lits.tokens {
+		if err := s.addLiteral(lt.t, lt.lit); err != nil {
 			return err
 		}
 	}
@@ -257,8 +285,28 @@ func (s *Server) AddPublisher(p publisher.Publisher) (publisher.Publisher, error
 	return s.Publishers.Add(p)
 }
 
-// AddToken mints a configured user API token and returns its string.
+// AddToken mints a configured user API token and returns its string; a
+// token given by value (a real PyPI token) is stored as it is, for the
+// index of its domain.
 func (s *Server) AddToken(t apitoken.UserToken) (string, error) {
+	if t.Value != "" {
+		lit, err := apitoken.ParseLiteral(t.Value)
+		if err != nil {
+			return "", fmt.Errorf("token %q: %v", t.Name, err)
+		}
+		if lit.Location != s.Tokens.Location {
+			return "", fmt.Errorf("token %q was issued by %s; this index is %s", t.Name, lit.Location, s.Tokens.Location)
+		}
+		if t.Name == "" {
+			t.Name = apitoken.LiteralName(lit)
+		}
+		for _, n := range lit.ProjectNames {
+			if _, ok := s.Catalog.Project(normalize(n)); !ok {
+				return "", fmt.Errorf("token %q is scoped to project %q, which does not exist: declare it (with the token's project id) in the configuration", t.Name, n)
+			}
+		}
+		return t.Value, s.addLiteral(t, lit)
+	}
 	u, ok := s.users.User(t.User)
 	if !ok {
 		return "", fmt.Errorf("token %q: user %q does not exist", t.Name, t.User)

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fakepypi/fakepypi/internal/adminflag"
@@ -51,7 +52,11 @@ type File struct {
 // User is an account. Email verification and 2FA default to true, since
 // PyPI refuses uploads from accounts without them.
 type User struct {
-	Name          string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name"`
+	// ID is the user's UUID (default: one derived from the name). A real
+	// token's RequestUser caveat names PyPI's id of its user, which the
+	// index then gives the user.
+	ID            string `yaml:"id,omitempty" json:"id,omitempty"`
 	EmailVerified *bool  `yaml:"email_verified,omitempty" json:"email_verified,omitempty"`
 	TwoFactor     *bool  `yaml:"two_factor,omitempty" json:"two_factor,omitempty"`
 	// Frozen disables the account: its tokens give no identity.
@@ -74,6 +79,9 @@ type Project struct {
 	// Status is the project's PEP 792 status: active (the default),
 	// archived or quarantined (see ProjectStatusProblem).
 	Status string `yaml:"status,omitempty" json:"status,omitempty"`
+	// ID is the project's UUID (default: a new one). A real token's
+	// ProjectID caveat names PyPI's id of its project.
+	ID string `yaml:"id,omitempty" json:"id,omitempty"`
 }
 
 // ProjectStatusProblem says why status cannot be a project's status, or
@@ -239,6 +247,11 @@ func (f *File) Validate() error {
 		} else if users[u.Name] {
 			errs = append(errs, f.at(u, "user %q is declared twice", u.Name))
 		}
+		if u.ID != "" {
+			if _, err := uuid.Parse(u.ID); err != nil {
+				errs = append(errs, f.at(u, "user %q: id %q is not a UUID", u.Name, u.ID))
+			}
+		}
 		users[u.Name] = true
 	}
 	projects := map[string]bool{}
@@ -267,6 +280,11 @@ func (f *File) Validate() error {
 		}
 		if msg := ProjectStatusProblem(p.Status); msg != "" {
 			errs = append(errs, f.at(p, "project %q: %s", p.Name, msg))
+		}
+		if p.ID != "" {
+			if _, err := uuid.Parse(p.ID); err != nil {
+				errs = append(errs, f.at(p, "project %q: id %q is not a UUID", p.Name, p.ID))
+			}
 		}
 	}
 	for i := range f.Issuers {
@@ -303,6 +321,19 @@ func (f *File) Validate() error {
 	names := map[string]bool{}
 	for i := range f.Tokens {
 		t := &f.Tokens[i]
+		if t.Value != "" {
+			lit, err := apitoken.ParseLiteral(t.Value)
+			if err != nil {
+				errs = append(errs, f.at(t, "token %s: %v", tokenLabel(t), err))
+				continue
+			}
+			if t.Name == "" {
+				t.Name = apitoken.LiteralName(lit)
+			}
+			if len(t.Projects) > 0 {
+				errs = append(errs, f.at(t, "token %q: a token given by value is scoped by its own caveats; remove projects", t.Name))
+			}
+		}
 		switch {
 		case t.Name == "":
 			errs = append(errs, f.at(t, "token needs a name"))
@@ -320,6 +351,18 @@ func (f *File) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tokenLabel names a token in messages.
+func tokenLabel(t *apitoken.UserToken) string {
+	if t.Name != "" {
+		return fmt.Sprintf("%q", t.Name)
+	}
+	v := t.Value
+	if len(v) > 24 {
+		v = v[:24] + "..."
+	}
+	return fmt.Sprintf("%q", v)
 }
 
 // normalize is PEP 503, as PyPI compares project names.
