@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -165,7 +166,9 @@ func TestInstalledClientWrappers(t *testing.T) {
 		t.Run(tc.tool, func(t *testing.T) {
 			t.Parallel()
 			testenv.NeedCommand(t, tc.tool, tc.hint)
-			rep, err := Run(context.Background(), Options{Entrypoint: []string{filepath.Join(wrappers, tc.tool)}, Run: regexp.MustCompile(`^upload-sdist-and-wheel$`)})
+			// A generous deadline: Python clients start slowly on a loaded machine.
+			rep, err := Run(context.Background(), Options{Entrypoint: []string{filepath.Join(wrappers, tc.tool)},
+				Run: regexp.MustCompile(`^upload-sdist-and-wheel$`), Timeout: 2 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
