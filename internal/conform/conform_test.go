@@ -221,7 +221,7 @@ func TestHangIsKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 20*time.Second {
+	if d := time.Since(start); d > time.Minute {
 		t.Errorf("took %s with a 2s deadline", d)
 	}
 	r := rep.Results[0]
@@ -482,7 +482,7 @@ func TestInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 15*time.Second {
+	if d := time.Since(start); d > time.Minute {
 		t.Errorf("took %s after the interrupt", d)
 	}
 	for _, r := range rep.Results {

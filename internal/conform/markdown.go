@@ -58,7 +58,11 @@ func WriteMarkdown(w io.Writer, cols []Column) error {
 	}
 	b.WriteString("### Cases\n")
 	for _, cs := range catalogue {
-		fmt.Fprintf(&b, "\n#### %s\n\n%s. *%s.*\n\nRule: %s.\n", cs.ID, capitalize(cs.Title), cs.Tag(), strings.TrimSuffix(cs.Rule, "."))
+		rule := cs.Rule
+		if !strings.HasSuffix(rule, ".") && !strings.HasSuffix(rule, "\"") {
+			rule += "."
+		}
+		fmt.Fprintf(&b, "\n#### %s\n\n%s. *%s.*\n\nRule: %s\n", cs.ID, capitalize(cs.Title), cs.Tag(), rule)
 	}
 	b.WriteString("\n" + MarkdownEnd + "\n")
 	_, err := io.WriteString(w, b.String())
@@ -75,8 +79,11 @@ func countRequired() int {
 	return n
 }
 
+// capitalize starts a sentence, unless it starts with a form field's
+// name (protocol_version), which keeps its spelling.
 func capitalize(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
+	first, _, _ := strings.Cut(s, " ")
+	if s == "" || s[0] < 'a' || s[0] > 'z' || strings.ContainsAny(first, "_:") {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
