@@ -40,7 +40,7 @@ func TestFaultFlagRefusals(t *testing.T) {
 	}{
 		{[]string{"--fault", "upload=bogus"}, `--fault "upload=bogus": unknown index fault "bogus"`},
 		{[]string{"--fault", "legacy=status:500"}, `unknown endpoint "legacy"`},
-		{[]string{"--fault", "upload=reset", "--fault", "upload=status:500"}, "at most one of status, non-json, no-value and reset"},
+		{[]string{"--fault", "upload=reset", "--fault", "upload=status:500"}, "at most one of status, json-status, non-json, no-value and reset"},
 	} {
 		args := append([]string{"--memory", "--quiet", "--addr", "127.0.0.1:0"}, c.args...)
 		// A flag that was wrongly accepted serves until the timeout, then

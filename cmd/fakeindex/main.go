@@ -238,7 +238,7 @@ func newServeFlags() *serveFlags {
 	fs.Var(f.flags, "flag", "admin `flag` to turn on: "+strings.Join(adminflag.Known, ", ")+" (repeatable)")
 	f.control = controlplane.AddFlags(fs)
 	fs.Var(f.faults, "fault", "`[endpoint=]fault[,fault...]`: make a PyPI endpoint misbehave on every request, e.g. upload=status:503 or mint-token=delay:6s; endpoints "+
-		"audience, mint-token, upload, simple, json, files, integrity, discovery (default any); faults status:CODE, non-json, no-value, delay:DURATION, reset (repeatable; docs/fakeindex.md, \"Faults\")")
+		"audience, mint-token, upload, simple, json, files, integrity, discovery (default any); faults status:CODE, json-status:CODE, non-json, no-value, delay:DURATION, reset (repeatable; docs/fakeindex.md, \"Faults\")")
 	return f
 }
 

@@ -319,7 +319,7 @@ func TestFaultControlRefusals(t *testing.T) {
 		{"POST", `{"endpoint": "legacy", "faults": ["reset"]}`, `unknown endpoint \"legacy\"`},
 		{"POST", `{"endpoint": "upload", "faults": ["no-value"]}`, "fault no-value needs endpoint audience, mint-token or discovery"},
 		{"POST", `{"faults": ["no-value"]}`, "fault no-value needs endpoint"},
-		{"POST", `{"faults": ["reset", "status:500"]}`, "at most one of status, non-json, no-value and reset"},
+		{"POST", `{"faults": ["reset", "status:500"]}`, "at most one of status, json-status, non-json, no-value and reset"},
 		{"POST", `{"faults": []}`, "no faults given"},
 		{"POST", `{"faults": ["reset"], "count": 1001}`, "count must be between 1 and 1000"},
 		{"POST", `{"faults": ["reset"], "count": -1}`, "count must be between 1 and 1000"},

@@ -15,6 +15,7 @@ package indexfault
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,11 +59,14 @@ var Endpoints = map[string]string{
 
 // Fault names.
 const (
-	FaultStatus  = "status"   // status:CODE answers CODE with an HTML error page
-	FaultNonJSON = "non-json" // 200 with an HTML page where JSON is expected
-	FaultNoValue = "no-value" // 200 JSON without the key the client reads
-	FaultDelay   = "delay"    // delay:DURATION waits, then goes on
-	FaultReset   = "reset"    // the connection is reset, no answer
+	FaultStatus = "status" // status:CODE answers CODE with an HTML error page
+	// FaultJSONStatus is json-status:CODE: CODE with a JSON body that has
+	// no "errors", as a gateway or WAF in front of PyPI answers.
+	FaultJSONStatus = "json-status"
+	FaultNonJSON    = "non-json" // 200 with an HTML page where JSON is expected
+	FaultNoValue    = "no-value" // 200 JSON without the key the client reads
+	FaultDelay      = "delay"    // delay:DURATION waits, then goes on
+	FaultReset      = "reset"    // the connection is reset, no answer
 )
 
 // MaxDelay bounds delay:DURATION, so a typo cannot hang a server.
@@ -71,11 +75,12 @@ const MaxDelay = 10 * time.Minute
 // Names lists the fault names with a one-line description each.
 func Names() map[string]string {
 	return map[string]string{
-		FaultStatus + ":CODE":    "answer CODE (400-599) with an HTML error page, as a CDN or proxy in front of PyPI does",
-		FaultNonJSON:             "answer 200 with an HTML page instead of JSON",
-		FaultNoValue:             "answer 200 JSON lacking the key clients read: audience {}, mint-token {\"success\":true}, discovery {}",
-		FaultDelay + ":DURATION": "wait DURATION (Go syntax: 6s, 500ms) before answering, or before the other faults apply",
-		FaultReset:               "read the request, then reset the connection (TCP RST) without an answer",
+		FaultStatus + ":CODE":     "answer CODE (400-599) with an HTML error page, as a CDN or proxy in front of PyPI does",
+		FaultJSONStatus + ":CODE": "answer CODE (400-599) with JSON that has no \"errors\" key, {\"message\":\"<reason>\"}, as an API gateway or WAF in front of PyPI does",
+		FaultNonJSON:              "answer 200 with an HTML page instead of JSON",
+		FaultNoValue:              "answer 200 JSON lacking the key clients read: audience {}, mint-token {\"success\":true}, discovery {}",
+		FaultDelay + ":DURATION":  "wait DURATION (Go syntax: 6s, 500ms) before answering, or before the other faults apply",
+		FaultReset:                "read the request, then reset the connection (TCP RST) without an answer",
 	}
 }
 
@@ -100,12 +105,12 @@ func ParseFault(s string) (Fault, error) {
 	switch {
 	case !hasArg && (name == FaultNonJSON || name == FaultNoValue || name == FaultReset):
 		return Fault{Name: name}, nil
-	case hasArg && name == FaultStatus:
+	case hasArg && (name == FaultStatus || name == FaultJSONStatus):
 		code, err := strconv.Atoi(arg)
 		if err != nil || code < 400 || code > 599 {
-			return Fault{}, fmt.Errorf("fault %q: want status:CODE with CODE from 400 to 599", s)
+			return Fault{}, fmt.Errorf("fault %q: want %s:CODE with CODE from 400 to 599", s, name)
 		}
-		return Status(code), nil
+		return Fault{Name: name, Status: code}, nil
 	case hasArg && name == FaultDelay:
 		d, err := time.ParseDuration(arg)
 		if err != nil || d <= 0 || d > MaxDelay {
@@ -123,7 +128,7 @@ func ParseFault(s string) (Fault, error) {
 
 func (f Fault) String() string {
 	switch f.Name {
-	case FaultStatus:
+	case FaultStatus, FaultJSONStatus:
 		return f.Name + ":" + strconv.Itoa(f.Status)
 	case FaultDelay:
 		return f.Name + ":" + f.Delay.String()
@@ -204,7 +209,7 @@ func (r Rule) Validate() error {
 		}
 	}
 	if answering > 1 {
-		return fmt.Errorf("faults %s: at most one of status, non-json, no-value and reset per request", r)
+		return fmt.Errorf("faults %s: at most one of status, json-status, non-json, no-value and reset per request", r)
 	}
 	return nil
 }
@@ -391,6 +396,12 @@ func write(w http.ResponseWriter, r *http.Request, endpoint string, f Fault) {
 	switch f.Name {
 	case FaultStatus:
 		page(w, f.Status, fmt.Sprintf("%d %s", f.Status, http.StatusText(f.Status)))
+	case FaultJSONStatus:
+		body := gatewayJSON(http.StatusText(f.Status))
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(f.Status)
+		io.WriteString(w, body)
 	case FaultNonJSON:
 		page(w, http.StatusOK, "Service maintenance")
 	case FaultNoValue:
@@ -478,6 +489,9 @@ func (s *Set) record(endpoint string, r *http.Request, fs []Fault, source string
 	case answer.Name == FaultStatus:
 		e.Status = answer.Status
 		told = fmt.Sprintf("%d %s (HTML)", answer.Status, http.StatusText(answer.Status))
+	case answer.Name == FaultJSONStatus:
+		e.Status = answer.Status
+		told = fmt.Sprintf("%d %s (JSON without \"errors\")", answer.Status, http.StatusText(answer.Status))
 	case answer.Name == FaultNonJSON:
 		e.Status = http.StatusOK
 		told = "200 with an HTML page, not JSON"
@@ -492,4 +506,10 @@ func (s *Set) record(endpoint string, r *http.Request, fs []Fault, source string
 	}
 	e.Message = told
 	s.events.Add(e)
+}
+
+// gatewayJSON is {"message":"<text>"}, compact like a gateway's JSON.
+func gatewayJSON(text string) string {
+	b, _ := json.Marshal(map[string]string{"message": text})
+	return string(b)
 }

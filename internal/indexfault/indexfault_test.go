@@ -20,6 +20,7 @@ func TestParseRuleRoundTrip(t *testing.T) {
 		"files=delay:1500ms,reset":       "files=delay:1.5s,reset",
 		"discovery=no-value":             "discovery=no-value",
 		"simple=delay:1s,delay:2s,reset": "simple=delay:1s,delay:2s,reset",
+		"mint-token=json-status:403":     "mint-token=json-status:403",
 	} {
 		r, err := ParseRule(in)
 		if err != nil {
@@ -39,6 +40,7 @@ func TestParseRuleRoundTrip(t *testing.T) {
 		"legacy=status:500":       "unknown endpoint \"legacy\"",
 		"status:99":               "CODE from 400 to 599",
 		"status:600":              "CODE from 400 to 599",
+		"json-status:200":         "want json-status:CODE with CODE from 400 to 599",
 		"delay:0s":                "want delay:DURATION",
 		"reset:now":               "unknown index fault",
 		"upload=no-value":         "fault no-value needs endpoint",
