@@ -131,10 +131,11 @@ func Sum(data []byte) Digests {
 	return Digests{hex.EncodeToString(m[:]), hex.EncodeToString(s[:]), hex.EncodeToString(b[:])}
 }
 
-// validPath rejects anything that is not a clean relative path, so that a
+// ValidPath rejects anything that is not a clean relative path, so that a
 // request for /packages/../catalog.json cannot leave the store, and temp
-// names (leading dot) cannot be addressed.
-func validPath(p string) error {
+// names (leading dot) cannot be addressed. The catalog checks the paths it
+// loads with it.
+func ValidPath(p string) error {
 	if p == "" || !fs.ValidPath(p) || strings.Contains(p, "\\") {
 		return ErrInvalidPath
 	}

@@ -135,7 +135,7 @@ func syncDir(dir string) error {
 
 // Put implements Store.
 func (d *Disk) Put(path string, data []byte) error {
-	if err := validPath(path); err != nil {
+	if err := ValidPath(path); err != nil {
 		return err
 	}
 	w, err := d.NewWriter(0)
@@ -151,7 +151,7 @@ func (d *Disk) Put(path string, data []byte) error {
 
 // Open implements Store.
 func (d *Disk) Open(path string) (Blob, error) {
-	if err := validPath(path); err != nil {
+	if err := ValidPath(path); err != nil {
 		return nil, ErrNotFound
 	}
 	f, err := os.Open(filepath.Join(d.root, filepath.FromSlash(path)))
@@ -181,7 +181,7 @@ func (b *diskBlob) ModTime() time.Time { return b.mod }
 // Delete implements Store. Emptied digest directories are removed too, so
 // a deleted project leaves no trace in the data directory.
 func (d *Disk) Delete(path string) error {
-	if err := validPath(path); err != nil {
+	if err := ValidPath(path); err != nil {
 		return err
 	}
 	final := filepath.Join(d.root, filepath.FromSlash(path))

@@ -53,7 +53,7 @@ func (m *Memory) set(path string, data []byte) {
 
 // Put implements Store.
 func (m *Memory) Put(path string, data []byte) error {
-	if err := validPath(path); err != nil {
+	if err := ValidPath(path); err != nil {
 		return err
 	}
 	m.set(path, bytes.Clone(data))

@@ -312,7 +312,7 @@ func Commit(ps ...Placement) error {
 		case p.W.exceeded:
 			return ErrTooLarge
 		}
-		if err := validPath(p.Path); err != nil {
+		if err := ValidPath(p.Path); err != nil {
 			return err
 		}
 	}

@@ -3,9 +3,9 @@ package catalog
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
+	"github.com/fakepypi/fakepypi/internal/blobstore"
 	"github.com/google/uuid"
 )
 
@@ -123,7 +123,7 @@ func validateFile(st *state, f *File) error {
 		return errors.New("blake2_256 is not 64 lowercase hex digits")
 	case f.MetadataSHA256 != "" && !isHex(f.MetadataSHA256, 64):
 		return errors.New("metadata_sha256 is not 64 lowercase hex digits")
-	case !validBlobPath(f.Path):
+	case blobstore.ValidPath(f.Path) != nil:
 		return fmt.Errorf("path %q is not a clean relative path", f.Path)
 	case !st.Filenames[f.Filename]:
 		return errors.New("missing from filenames (the registry of every filename ever used)")
@@ -146,20 +146,6 @@ func isHex(s string, n int) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// validBlobPath accepts what the blob store can hold: a clean relative
-// slash-separated path with no segment starting with a dot.
-func validBlobPath(p string) bool {
-	if p == "" || !fs.ValidPath(p) || strings.Contains(p, "\\") {
-		return false
-	}
-	for _, seg := range strings.Split(p, "/") {
-		if strings.HasPrefix(seg, ".") {
 			return false
 		}
 	}
