@@ -320,3 +320,31 @@ func TestCatalogWriteFailsAfterCommit(t *testing.T) {
 		t.Fatalf("upload once the catalog is writable again: %s", st)
 	}
 }
+
+// TestProjectGoneBeforeCommit: the project an upload checked against is
+// removed before the upload commits (another upload's rollback, or a
+// deletion through the control plane). The upload starts again, as in
+// PyPI it would not have seen that project at all, and stores its file.
+func TestProjectGoneBeforeCommit(t *testing.T) {
+	s, clk := newIndex(t, testSetup)
+	calls := 0
+	h := upload.New(upload.Options{Catalog: s.Catalog, Blobs: s.Blobs, Tokens: s.Tokens, Flags: s.Flags, Clock: clk,
+		CreateProject: func(name, creator string) (catalog.Project, error) {
+			calls++
+			p, err := s.CreateProject(name, creator, "")
+			if calls == 1 && err == nil {
+				s.Catalog.DeleteProject(p.NormalizedName) // gone before the commit
+			}
+			return p, err
+		}})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	whl := wheel("fleeting", "1.0")
+	st, body := send(t, srv.URL+"/legacy/", basic(token(t, s, "alice-all")), uploadForm("fleeting", "1.0", "fleeting-1.0-py3-none-any.whl", whl))
+	if st != okStatus || calls != 2 {
+		t.Fatalf("upload: %s %s (project created %d times)", st, body, calls)
+	}
+	if p, ok := s.Catalog.Project("fleeting"); !ok || len(p.Releases) != 1 {
+		t.Fatalf("project after the retry: %+v", p)
+	}
+}

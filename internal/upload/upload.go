@@ -495,6 +495,9 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	// Steps 19b and 21-24 are decided by the catalog; step 20 (digests)
 	// sits between 19b and 21.
 	res, cerr := h.o.Catalog.CheckFile(nf)
+	if errors.Is(cerr, catalog.ErrProjectNotFound) {
+		return projectGone()
+	}
 	if errors.Is(cerr, catalog.ErrProjectTooLarge) {
 		total := orDefault(project.TotalSizeLimit, catalog.DefaultTotalSizeLimit)
 		return fail("19b project size", http.StatusBadRequest, fmt.Sprintf(
@@ -590,8 +593,7 @@ func (h *Handler) uploadTo(id apitoken.Identity, b *body, form *forklift.Form, m
 	}
 	added, err := h.o.Catalog.AddFile(nf)
 	if errors.Is(err, catalog.ErrProjectNotFound) {
-		return &outcome{status: http.StatusInternalServerError, message: "Internal Server Error",
-			why: "the project was deleted during the upload", step: "31 store", projectGone: true}
+		return projectGone()
 	}
 	if err != nil {
 		return catalogOutcome(err, h.o.Tokens.Help)
@@ -623,6 +625,14 @@ func catalogOutcome(err error, help pypierr.Help) *outcome {
 		return fail("24 one sdist", http.StatusBadRequest, catalog.MsgSecondSdist)
 	}
 	return internalError("31 store", err)
+}
+
+// projectGone is the outcome of an upload whose project disappeared after
+// it was looked up; upload tries again (and answers this only if the
+// project keeps disappearing).
+func projectGone() *outcome {
+	return &outcome{status: http.StatusInternalServerError, message: "Internal Server Error",
+		why: "the project was deleted during the upload", step: "31 store", projectGone: true}
 }
 
 // spoolSmall writes data to a new blob writer and syncs it, ready to
