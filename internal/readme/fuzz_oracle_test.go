@@ -27,6 +27,10 @@ var fragments = []string{
 	"`missing`_", "word_", "Install_", "_`spot`", "spot_", "`Docs <https://a.example>`_", "Docs_", "Install", "my_var_ = 1",
 	"- item ::", "  - sub", "   text::", ".. note:: text", "     deeper", "  :ref:`y`", "  *open", "|",
 	"|twine check|_", ".. |twine check| replace:: x", "`GObject", "<https://x.example>`__", "::", "| a |",
+	// Enumerated lists, block quotes, grid tables, images.
+	"2. item", "3. item", "(1) item", "(2) item", "1) item", "#. item", "10. item", "a. item", "    quoted",
+	"    -- Author", "    Quoted", "    ======", ".. image::", ".. image:: logo.png", "   :colour: x", "   :width: 10",
+	".. figure::", "+---+---+", "| a | b |", "| a | b", "+===+===+", "-- Author",
 }
 
 // TestOracleRandom checks the detector's soundness on random documents:

@@ -166,6 +166,10 @@ type doc struct {
 	titleStyles  []string
 	level        int
 	levelsUnsure bool
+	// nestedBody is set for a nested body (list item, admonition, block
+	// quote), where docutils parses with match_titles False: a section
+	// title there is 'Unexpected section title.' (SEVERE).
+	nestedBody bool
 }
 
 var (
@@ -302,6 +306,9 @@ func (d *doc) construct(i int) (int, string) {
 			return i, msg
 		}
 		end, unblank := d.block(i + 1)
+		if msg := imageDirective(l, d.lines[i+1:end]); msg != "" {
+			return i, msg
+		}
 		if m := reDirective.FindStringSubmatch(l); m != nil && admonitions[strings.ToLower(m[1])] && strings.HasSuffix(l, "::") {
 			// An admonition's content is body text; options come
 			// first, up to the first blank line.
@@ -338,6 +345,17 @@ func (d *doc) construct(i int) (int, string) {
 			return end, "WARNING: Bullet list ends without a blank line; unexpected unindent."
 		}
 		return end, ""
+	case reArabicEnum.MatchString(l):
+		return d.enumerated(i)
+	case reGridTop.MatchString(l):
+		if end, msg, ok := d.gridTable(i); ok {
+			return end, msg
+		}
+		j := i
+		for j < n && !d.blank(j) {
+			j++
+		}
+		return d.skipLiteral(j), ""
 	case reSimpleTop.MatchString(l):
 		// A simple table ends at a border followed by a blank line.
 		for j := i + 1; j < n; j++ {
@@ -437,7 +455,7 @@ func (d *doc) nested(first string, rest []string, ind int) string {
 		}
 		lines = append(lines, l)
 	}
-	sd := &doc{lines: lines, roles: d.roles, hasSubst: d.hasSubst, targets: d.targets, levelsUnsure: true}
+	sd := &doc{lines: lines, roles: d.roles, hasSubst: d.hasSubst, targets: d.targets, levelsUnsure: true, nestedBody: true}
 	msg := sd.walk()
 	d.refs = append(d.refs, sd.refs...)
 	return msg
@@ -559,6 +577,10 @@ func (d *doc) text(i int) (int, string) {
 			// "Treating it as ordinary text because it's so short."
 			return d.paragraph(i)
 		}
+		if d.nestedBody {
+			// Text.underline without match_titles.
+			return i, "SEVERE: Unexpected section title."
+		}
 		if msg := d.title(u[:1]); msg != "" {
 			return i, msg
 		}
@@ -655,6 +677,11 @@ func (d *doc) paragraph(i int) (int, string) {
 		return k, ""
 	}
 	end, unblank := d.block(k)
+	if !literal {
+		if msg := d.blockQuote(d.lines[k:end]); msg != "" {
+			return k, msg
+		}
+	}
 	if unblank {
 		if literal {
 			return end, "WARNING: Literal block ends without a blank line; unexpected unindent."

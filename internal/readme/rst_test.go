@@ -64,6 +64,24 @@ var refused = []rstCase{
 	{name: "only a comment", doc: ".. This is a comment\n   spanning lines\n"},
 	{name: "only a title", doc: "My Project\n==========\n"},
 	{name: "tab-indented after paragraph", doc: "line one\nline two\n\tindented\n"},
+	// Block quotes, enumerated lists, grid tables, image directives.
+	{name: "nested section title", doc: "Text.\n\n    Quoted\n    ======\n"},
+	{name: "unknown role in block quote", doc: "Text.\n\n    See :ref:`x`.\n"},
+	{name: "unknown directive in block quote", doc: "Text.\n\n    .. foo::\n"},
+	{name: "title in list item", doc: "- item\n\n  Sub\n  ===\n"},
+	{name: "enumerated list ends", doc: "1. one\n2. two\nnext\n"},
+	{name: "enumerated list ends, parens", doc: "(1) one\n(2) two\nnext\n"},
+	{name: "enumerated list ends after blank", doc: "1. one\n\n2. two\n   more\nnext\n"},
+	{name: "auto-enumerated list ends", doc: "#. one\n#. two\nnext\n"},
+	{name: "unknown role in enumerated item", doc: "1. See :ref:`x`.\n"},
+	{name: "malformed grid table", doc: "+---+---+\n| a | b\n+---+---+\n"},
+	{name: "grid table without bottom", doc: "+---+---+\n| a | b |\n| c | d |\n"},
+	{name: "text right after a grid table", doc: "+---+\n| a |\n+---+\nText\n"},
+	{name: "image without URI", doc: "Logo:\n\n.. image::\n"},
+	{name: "image with options but no URI", doc: ".. image::\n   :alt: logo\n"},
+	{name: "image with unknown option", doc: ".. image:: logo.png\n   :colour: red\n"},
+	{name: "image with content", doc: ".. image:: logo.png\n\n   caption\n"},
+	{name: "figure without URI", doc: ".. figure::\n\n   Caption.\n"},
 }
 
 var accepted = []rstCase{
@@ -117,15 +135,26 @@ var accepted = []rstCase{
 	{name: "literal block in note", doc: ".. note::\n   :class: x\n\n   Example::\n\n      code\n"},
 	{name: "short overline reparsed as a paragraph", doc: "::\n----     code\n::\n.. image:: a.png\n| a |\n"},
 	{name: "title and text", doc: "My Project\n==========\n\nText.\n"},
+	{name: "enumerated list", doc: "1. one\n2. two\n\nText.\n"},
+	{name: "enumerated item is a paragraph", doc: "1. one\nnext\n"},
+	{name: "enumerated list then a new list", doc: "1. one\n3. three\n"},
+	{name: "enumerated title", doc: "1. Title\n========\n\nText.\n"},
+	{name: "enumerated list with bodies", doc: "1. one\n   more\n2. two\n\nText.\n"},
+	{name: "block quote", doc: "Text.\n\n    *quoted* text\n\n    more\n\nAfter.\n"},
+	{name: "grid table", doc: "+---+---+\n| a | b |\n+---+---+\n\nText.\n"},
+	{name: "image with options", doc: ".. image:: logo.png\n   :alt: Logo\n   :width: 100\n   :target: https://x.example\n"},
+	{name: "image URI on the next line", doc: ".. image::\n   logo.png\n   :alt: Logo\n"},
+	{name: "figure with caption", doc: ".. figure:: a.png\n\n   Caption.\n"},
 }
 
 // undetected documents docutils refuses that the detector lets through.
 var undetected = []rstCase{
 	{name: "unknown role in bare bullet item", doc: "-\n  See :ref:`x`.\n"},
 	{name: "unknown role in admonition with text on its first line", doc: ".. note:: See :ref:`x`.\n"},
-	{name: "nested section title", doc: "Text.\n\n    Quoted\n    ======\n"},
-	{name: "enumerated list ends", doc: "1. one\n2. two\nnext\n"},
-	{name: "malformed grid table", doc: "+---+---+\n| a | b\n+---+---+\n"},
+	{name: "block quote with attribution (not judged)", doc: "Text.\n\n    Quote.\n\n    -- Author :ref:`x`\n"},
+	{name: "unknown role in a grid table cell", doc: "+------------+\n| :ref:`x`   |\n+------------+\n"},
+	{name: "alphabetic enumerated list ends", doc: "a. one\nb. two\nnext\n"},
+	{name: "image with a bad width", doc: ".. image:: logo.png\n   :width: wide\n"},
 }
 
 var typicalReadme = func() string {
