@@ -387,6 +387,7 @@ func runMintFlat(ctx context.Context, r *runner) error {
 		r.record("mint.rss", float64(rss[n])/float64(rss[eventLogFull]))
 		r.record("mint.rssfull", float64(rss[eventLogFull])/1024)
 		r.record("mint.rssend", float64(rss[n])/1024)
+		r.record("mint.rssper", float64(rss[n]-rss[eventLogFull])*1024/float64(n-eventLogFull))
 	}
 	r.record("mint.cpums", ms(last)/float64(tenth))
 	return nil

@@ -55,6 +55,7 @@ var figures = []figure{
 	{"mint.cpums", "index CPU per mint (last 10%%)", "ms", math.NaN(), false, 3},
 	{"mint.rssfull", "index RSS after 10,000 mints", "MiB", math.NaN(), false, 1},
 	{"mint.rssend", "index RSS after %s mints", "MiB", math.NaN(), false, 1},
+	{"mint.rssper", "index RSS growth per mint after the 10,000th (tokens and jtis PyPI keeps)", "B", math.NaN(), false, 0},
 	{"read.json", "/pypi/<p>/json p50, 1,000 releases", "ms", 10, false, 2},
 	{"read.simple", "/simple/<p>/ p50 (HTML), 1,000 releases", "ms", 10, false, 2},
 	{"read.simplejson", "/simple/<p>/ p50 (JSON), 1,000 releases", "ms", 10, false, 2},
