@@ -47,7 +47,7 @@ var figures = []figure{
 	{"upload.ratio", "upload throughput, digests on / off", "×", 0.8, true, 2},
 	{"upload.cpu", "upload, server CPU per GiB", "s", 5, false, 2},
 	{"upload.rss", "upload, server peak RSS", "MiB", 16, false, 1},
-	{"upload.simple", "/simple/ p99 during the upload", "ms", 20, false, 1},
+	{"upload.simple", "`/simple/` p99 during the upload", "ms", 20, false, 1},
 	{"catalog.ratio", "small upload p50, last 100 / first 100 of %s files", "×", 1.2, false, 2},
 	{"catalog.p50", "small upload p50, last 100 files", "ms", math.NaN(), false, 1},
 	{"mint.cpu", "index CPU per mint, last / first 10%% of %s mints", "×", 1.1, false, 2},
@@ -56,9 +56,9 @@ var figures = []figure{
 	{"mint.rssfull", "index RSS after 10,000 mints", "MiB", math.NaN(), false, 1},
 	{"mint.rssend", "index RSS after %s mints", "MiB", math.NaN(), false, 1},
 	{"mint.rssper", "index RSS growth per mint after the 10,000th (tokens and jtis PyPI keeps)", "B", math.NaN(), false, 0},
-	{"read.json", "/pypi/<p>/json p50, 1,000 releases", "ms", 10, false, 2},
-	{"read.simple", "/simple/<p>/ p50 (HTML), 1,000 releases", "ms", 10, false, 2},
-	{"read.simplejson", "/simple/<p>/ p50 (JSON), 1,000 releases", "ms", 10, false, 2},
+	{"read.json", "`/pypi/<p>/json` p50, 1,000 releases", "ms", 10, false, 2},
+	{"read.simple", "`/simple/<p>/` p50 (HTML), 1,000 releases", "ms", 10, false, 2},
+	{"read.simplejson", "`/simple/<p>/` p50 (JSON), 1,000 releases", "ms", 10, false, 2},
 	{"start.ready", "`fakeindex up` ready, existing data directory (median of 10)", "ms", 50, false, 1},
 	{"start.fresh", "`fakeindex up` ready, fresh data directory", "ms", math.NaN(), false, 1},
 	{"rate.mint", "index verify + mint, 8 clients", "/s", 2000, true, 0},
@@ -66,7 +66,7 @@ var figures = []figure{
 	{"proxy.ratio", "pip download of a %s wheel, proxy / direct", "×", 0.9, true, 2},
 	{"proxy.mbps", "pip download through the proxy", "MB/s", math.NaN(), true, 0},
 	{"pypiserver.upload", "pypiserver: upload of the same wheel", "MB/s", math.NaN(), true, 0},
-	{"pypiserver.simple", "pypiserver: /simple/<p>/ p50, 1,000 releases", "ms", math.NaN(), false, 2},
+	{"pypiserver.simple", "pypiserver: `/simple/<p>/` p50, 1,000 releases", "ms", math.NaN(), false, 2},
 }
 
 // cases run one repetition of a group of figures each.
