@@ -84,6 +84,19 @@ func mint(location string, id uuid.UUID, key []byte, caveats [][]byte) (string, 
 	return Prefix + base64.RawURLEncoding.EncodeToString(bin), nil
 }
 
+// Mint builds a token in the shape PyPI issues (warehouse/macaroons/
+// services.py create_macaroon): a v2 macaroon located at location (the
+// issuing index's domain), identified by id, keyed with key, carrying
+// caveats. Tests use it to make tokens "issued by PyPI" with a key the
+// index never sees.
+func Mint(location string, id uuid.UUID, key []byte, caveats ...string) (string, error) {
+	cavs := make([][]byte, len(caveats))
+	for i, c := range caveats {
+		cavs[i] = []byte(c)
+	}
+	return mint(location, id, key, cavs)
+}
+
 // parse splits a presented token as warehouse's _extract_raw_macaroon and
 // pymacaroons' deserializer do. It returns the macaroon and its
 // identifier as a UUID; any failure means "no identity".

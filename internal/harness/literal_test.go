@@ -2,7 +2,6 @@ package harness
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,28 +9,23 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"gopkg.in/macaroon.v2"
 
+	"github.com/fakepypi/fakepypi/internal/apitoken"
 	"github.com/fakepypi/fakepypi/internal/indexconfig"
 	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
-// realToken builds a token in the shape PyPI or TestPyPI issues
-// (warehouse/macaroons/services.py): location, a UUID identifier, a key
-// the harness never sees.
+// realToken builds a token in the shape PyPI or TestPyPI issues, with a
+// key the harness never sees.
 func realToken(t *testing.T, location string, caveats ...string) string {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	m, err := macaroon.New(key, []byte(uuid.NewString()), location, macaroon.V2)
+	tok, err := apitoken.Mint(location, uuid.New(), key, caveats...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range caveats {
-		m.AddFirstPartyCaveat([]byte(c))
-	}
-	b, _ := m.MarshalBinary()
-	return "pypi-" + base64.RawURLEncoding.EncodeToString(b)
+	return tok
 }
 
 // TestLiteralTokensThroughProxy: a publishing tool's own test suite that

@@ -9,19 +9,26 @@ import (
 
 	"github.com/google/uuid"
 	"gopkg.in/macaroon.v2"
+
+	"github.com/fakepypi/fakepypi/internal/apitoken"
 )
 
+// literal is a token in PyPI's shape (apitoken.Mint) whose identifier is
+// id; an id that is not a UUID is put in as it is, as a token PyPI never
+// issued would have it.
 func literal(t *testing.T, id string, caveats ...string) string {
 	t.Helper()
-	m, err := macaroon.New([]byte("k"), []byte(id), "pypi.org", macaroon.V2)
+	u, err := uuid.Parse(id)
+	if err != nil {
+		m, _ := macaroon.New([]byte("k"), []byte(id), "pypi.org", macaroon.V2)
+		b, _ := m.MarshalBinary()
+		return "pypi-" + base64.RawURLEncoding.EncodeToString(b)
+	}
+	tok, err := apitoken.Mint("pypi.org", u, []byte("k"), caveats...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range caveats {
-		m.AddFirstPartyCaveat([]byte(c))
-	}
-	b, _ := m.MarshalBinary()
-	return "pypi-" + base64.RawURLEncoding.EncodeToString(b)
+	return tok
 }
 
 // TestLiteralTokenConfig: a token given by value is checked when the file
