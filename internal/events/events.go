@@ -9,8 +9,9 @@
 // ten events or is full, and memory is bounded twice, by the number of
 // events kept and by what each event keeps. A request can be anything a
 // client sends (a million form fields, a megabyte claim), so Add cuts the
-// texts of an event to MaxText bytes and replaces Details whose JSON form
-// exceeds MaxDetails by a Truncated excerpt. Producers should bound their
+// texts of an event to MaxText bytes and replaces Details larger than
+// MaxDetails (counted as their JSON form would be, roughly) by a Truncated
+// excerpt. Producers should bound their
 // details themselves with Excerpt and Bound, which cut less bluntly (one
 // long claim, not the whole event); Add is the backstop that makes the
 // bound hold whatever a producer forgot.
@@ -67,11 +68,13 @@ type Event struct {
 const (
 	// MaxText bounds Code, Message and Why, in bytes.
 	MaxText = 1 << 10
-	// MaxDetails bounds the JSON form of Details, in bytes.
+	// MaxDetails bounds Details, in bytes of their JSON form (roughly
+	// counted while they are copied: strings, keys, 8 bytes a number).
 	MaxDetails = 8 << 10
 )
 
-// Truncated replaces Details that were larger than MaxDetails.
+// Truncated replaces Details that were larger than MaxDetails, or that
+// JSON cannot show.
 type Truncated struct {
 	Truncated bool   `json:"truncated"` // always true
 	Type      string `json:"type"`      // the Go type of the original details
@@ -127,25 +130,58 @@ func (l *Log) Add(e Event) Event {
 }
 
 // boundDetails returns a private copy of d (see detach), or a Truncated
-// excerpt of it when its JSON form is longer than MaxDetails (or when it
-// does not marshal at all).
+// excerpt of it when it is larger than MaxDetails (or is not something
+// JSON can show at all).
 func boundDetails(d any) any {
 	if d == nil {
 		return nil
 	}
+	var c copier
+	cp := c.detach(reflect.ValueOf(d), 0)
+	if !c.over && !c.bad {
+		return cp.Interface()
+	}
+	// The rare case: say what was left out, from the JSON form.
+	t := Truncated{Truncated: true, Type: fmt.Sprintf("%T", d)}
 	b, err := json.Marshal(d)
 	if err != nil {
-		return Truncated{Truncated: true, Type: fmt.Sprintf("%T", d), Excerpt: Excerpt("cannot marshal: "+err.Error(), MaxText)}
+		t.Excerpt = Excerpt("cannot marshal: "+err.Error(), MaxText)
+		return t
 	}
-	if len(b) > MaxDetails {
-		return Truncated{Truncated: true, Type: fmt.Sprintf("%T", d), Bytes: len(b), Excerpt: Excerpt(string(b), MaxText)}
+	if len(b) <= MaxDetails {
+		// Smaller as JSON than counted (omitempty fields, say).
+		return detachOnly(d)
 	}
-	return detach(reflect.ValueOf(d), 0).Interface()
+	t.Bytes, t.Excerpt = len(b), Excerpt(string(b), MaxText)
+	return t
+}
+
+// detachOnly copies d without a size bound.
+func detachOnly(d any) any {
+	c := copier{unbounded: true}
+	return c.detach(reflect.ValueOf(d), 0).Interface()
 }
 
 // maxDepth stops detach on a cyclic value (details are trees; a cycle
 // would not marshal either).
 const maxDepth = 64
+
+// copier deep-copies details and counts their size as JSON would spell
+// them, roughly (strings with their quotes, keys, separators, 8 bytes
+// for a number), stopping once the count passes MaxDetails.
+type copier struct {
+	size      int
+	over      bool // larger than MaxDetails: the copy is unfinished
+	bad       bool // holds something JSON cannot show (a func, a channel)
+	unbounded bool
+}
+
+func (c *copier) count(n int) {
+	c.size += n
+	if c.size > MaxDetails && !c.unbounded {
+		c.over = true
+	}
+}
 
 // detach deep-copies v, cloning every string and byte slice it reaches
 // through exported fields, maps, slices, arrays, pointers and interfaces.
@@ -153,73 +189,94 @@ const maxDepth = 64
 // 100 bytes of a 50 MB form field would pin 50 MB per event. After
 // detach, what the log keeps is what the event shows. Unexported struct
 // fields are copied as they are (JSON does not show them either).
-func detach(v reflect.Value, depth int) reflect.Value {
-	if depth > maxDepth {
+func (c *copier) detach(v reflect.Value, depth int) reflect.Value {
+	if depth > maxDepth || c.over {
 		return v
 	}
 	t := v.Type()
 	switch v.Kind() {
 	case reflect.String:
+		c.count(v.Len() + 3)
 		return reflect.ValueOf(strings.Clone(v.String())).Convert(t)
 	case reflect.Pointer:
 		if v.IsNil() {
+			c.count(5)
 			return v
 		}
 		n := reflect.New(t.Elem())
-		n.Elem().Set(detach(v.Elem(), depth+1))
+		n.Elem().Set(c.detach(v.Elem(), depth+1))
 		return n
 	case reflect.Interface:
 		if v.IsNil() {
+			c.count(5)
 			return v
 		}
 		n := reflect.New(t).Elem()
-		n.Set(detach(v.Elem(), depth+1))
+		n.Set(c.detach(v.Elem(), depth+1))
 		return n
 	case reflect.Struct:
 		n := reflect.New(t).Elem()
 		n.Set(v)
+		c.count(2)
 		for i := range t.NumField() {
-			if t.Field(i).IsExported() {
-				n.Field(i).Set(detach(v.Field(i), depth+1))
+			if f := t.Field(i); f.IsExported() {
+				c.count(len(f.Name) + 4)
+				n.Field(i).Set(c.detach(v.Field(i), depth+1))
 			}
 		}
 		return n
 	case reflect.Slice:
 		if v.IsNil() {
+			c.count(5)
 			return v
 		}
 		n := reflect.MakeSlice(t, v.Len(), v.Len())
-		copyElems(n, v, depth)
+		c.copyElems(n, v, depth)
 		return n
 	case reflect.Array:
 		n := reflect.New(t).Elem()
-		copyElems(n, v, depth)
+		c.copyElems(n, v, depth)
 		return n
 	case reflect.Map:
 		if v.IsNil() {
+			c.count(5)
 			return v
 		}
 		n := reflect.MakeMapWithSize(t, v.Len())
-		for it := v.MapRange(); it.Next(); {
-			n.SetMapIndex(detach(it.Key(), depth+1), detach(it.Value(), depth+1))
+		c.count(2)
+		for it := v.MapRange(); it.Next() && !c.over; {
+			c.count(2)
+			n.SetMapIndex(c.detach(it.Key(), depth+1), c.detach(it.Value(), depth+1))
 		}
 		return n
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		c.bad = true
+		return v
 	}
+	c.count(8) // a number or a boolean
 	return v
 }
 
 // copyElems copies src's elements into dst, detaching those that can hold
 // references.
-func copyElems(dst, src reflect.Value, depth int) {
+func (c *copier) copyElems(dst, src reflect.Value, depth int) {
+	c.count(2)
 	switch src.Type().Elem().Kind() {
+	case reflect.Uint8:
+		// []byte: JSON shows it in base64.
+		c.count(src.Len() * 4 / 3)
+		reflect.Copy(dst, src)
+		return
 	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Uint, reflect.Uint16, reflect.Uint32, reflect.Uint64,
 		reflect.Float32, reflect.Float64:
+		c.count(src.Len() * 8)
 		reflect.Copy(dst, src)
 		return
 	}
-	for i := range src.Len() {
-		dst.Index(i).Set(detach(src.Index(i), depth+1))
+	for i := 0; i < src.Len() && !c.over; i++ {
+		c.count(1)
+		dst.Index(i).Set(c.detach(src.Index(i), depth+1))
 	}
 }
 
