@@ -406,11 +406,12 @@ func runRates(ctx context.Context, r *runner) error {
 		n = 1000
 	}
 	toks := make([]string, n)
-	t := time.Now()
+	t, cpu := time.Now(), m.iss.cpu()
 	if err := parallel(n, func(i int) (err error) { toks[i], err = m.token(); return err }); err != nil {
 		return err
 	}
 	r.record("rate.issuer", float64(n)/time.Since(t).Seconds())
+	r.record("rate.issuercpu", ms(m.iss.cpu()-cpu)/float64(n))
 	t = time.Now()
 	if err := parallel(n, func(i int) error { return m.mint(toks[i]) }); err != nil {
 		return err

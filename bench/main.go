@@ -63,6 +63,7 @@ var figures = []figure{
 	{"start.fresh", "`fakeindex up` ready, fresh data directory", "ms", math.NaN(), false, 1},
 	{"rate.mint", "index verify + mint, 8 clients", "/s", 2000, true, 0},
 	{"rate.issuer", "issuer tokens, 8 clients", "/s", 1000, true, 0},
+	{"rate.issuercpu", "issuer CPU per token", "ms", math.NaN(), false, 3},
 	{"proxy.ratio", "pip download of a %s wheel, proxy / direct", "×", 0.9, true, 2},
 	{"proxy.mbps", "pip download through the proxy", "MB/s", math.NaN(), true, 0},
 	{"pypiserver.upload", "pypiserver: upload of the same wheel", "MB/s", math.NaN(), true, 0},
