@@ -136,8 +136,8 @@ func (s *Server) mint(k Kind, base, aud string, faults faultSet) (*Issued, error
 		return nil, err
 	}
 	// Header and Claims are decoded from the token when the log is read
-	// (Server.Issued): they show what was sent, and minting does not pay
-	// for a log nobody may read.
+	// (Server.Issued) or recorded in a shared event log (record): they
+	// show what was sent, and minting alone does not pay for them.
 	rec := &Issued{Kind: k, Audience: aud, Faults: faults.strings(), IssuedAt: now, Token: token}
 	s.mu.Lock()
 	s.issued = append(s.issued, *rec)
@@ -259,6 +259,7 @@ func (s *Server) record(rec *Issued) {
 	if s.cfg.Events == nil {
 		return
 	}
+	rec.decode() // the claims as sent
 	e := events.Event{Kind: events.KindToken, Time: rec.IssuedAt.UTC(), Verdict: "ok",
 		Message: fmt.Sprintf("%s token for audience %q", kindTitle(rec.Kind), rec.Audience),
 		Details: TokenDetails{Kind: rec.Kind, Audience: rec.Audience, Faults: rec.Faults, Claims: rec.Claims}}
