@@ -64,7 +64,9 @@ func TestTokensNotLoggedInFull(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--memory", "--config", cfg}, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--memory", "--config", cfg}, &stdout, &stderr)
+	}()
 	url := strings.TrimSpace(waitFor(t, done, stdout.String))
 	resp, err := http.Get(url + "/_fake/tokens")
 	if err != nil {
