@@ -270,6 +270,7 @@ func TestBrowserDashboard(t *testing.T) {
 func TestBrowserDebugger(t *testing.T) {
 	tb := newTab(t)
 	_, h := startBrowser(t)
+	restorePublishers(t, h)
 	tb.open(direct(h) + "/_fake/debugger")
 	tb.do(chromedp.SetValue(chromedp.CSS("#input"), ghActionBlock))
 	tb.click(`#debug-form button[type=submit]`)
@@ -447,6 +448,61 @@ func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // direct is the index's direct listener over plain HTTP (the same port
 // speaks both), which the browser needs no certificate for.
+// restorePublishers puts the shared harness's publishers back as they
+// are now when t ends, for a test that changes them through a page: the
+// next test (or the next run under -count) starts from sharedConfig again.
+func restorePublishers(t *testing.T, h *pypitest.Harness) {
+	t.Helper()
+	var before []json.RawMessage
+	getJSON(t, h.Client(), direct(h)+"/_fake/publishers", &before)
+	t.Cleanup(func() {
+		var after []json.RawMessage
+		getJSON(t, h.Client(), direct(h)+"/_fake/publishers", &after)
+		id := func(raw json.RawMessage) string {
+			var p struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(raw, &p)
+			return p.ID
+		}
+		had, has := map[string]bool{}, map[string]bool{}
+		for _, p := range before {
+			had[id(p)] = true
+		}
+		for _, p := range after {
+			has[id(p)] = true
+			if !had[id(p)] {
+				controlJSON(t, h, http.MethodDelete, "/_fake/publishers/"+id(p), nil, http.StatusNoContent)
+			}
+		}
+		for _, p := range before {
+			if !has[id(p)] {
+				controlJSON(t, h, http.MethodPost, "/_fake/publishers", p, http.StatusOK)
+			}
+		}
+	})
+}
+
+// controlJSON sends body (if any) to the shared harness's control plane
+// and fails t unless the answer has status want.
+func controlJSON(t *testing.T, h *pypitest.Harness, method, path string, body []byte, want int) {
+	t.Helper()
+	req, err := http.NewRequest(method, direct(h)+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %s\n%s", method, path, resp.Status, b)
+	}
+}
+
 func direct(h *pypitest.Harness) string {
 	return "http://" + strings.TrimPrefix(h.IndexURL(), "https://")
 }
