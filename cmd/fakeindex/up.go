@@ -142,6 +142,15 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return explainStart(err)
 	}
 	defer h.Close()
+	if !job {
+		// Ctrl-C must shut down cleanly (the env file removed) from the
+		// moment anything says the harness is up: a signal that came
+		// after the banner but before the handler was installed killed
+		// the process, before it printed the environment.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	// Before the env file exists: no client may see the index without them.
 	if err := setFaults(h.Index(), *f.faults); err != nil {
 		return err
@@ -159,9 +168,6 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	banner(stderr, h, *envFile, *f.envCA)
 	io.WriteString(stdout, h.Shell())
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "fakeindex up: shutting down")
 	return h.Close()
