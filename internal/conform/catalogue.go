@@ -89,8 +89,12 @@ type Dist struct {
 	Metadata        []string
 	Description     string
 	Files           map[string]string
-	Tag             string // wheel tag; default py3-none-any
-	Salt            string // an extra member, for other bytes under the same name
+	// FillerLines is how many lines of "conformance data" build writes as
+	// conform_demo/data.txt: made when the case runs, not held in the
+	// catalogue, which every fakeindex process (a server too) initializes.
+	FillerLines int
+	Tag         string // wheel tag; default py3-none-any
+	Salt        string // an extra member, for other bytes under the same name
 }
 
 // Credential kinds for Case.Auth.
@@ -298,7 +302,7 @@ var catalogue = []*Case{
 		Expect: ExpectFailure, Checks: []Check{answered(400, "unsupported platform tag"), showsReason(400)}},
 	{ID: "answer-too-large", Title: "400 File too large: exits non-zero and shows PyPI's message",
 		Rule:   "warehouse/forklift/legacy.py file_upload (\"File too large. Limit for project ...\"); " + ruleReason,
-		Dists:  []Dist{{Files: map[string]string{"conform_demo/data.txt": strings.Repeat("conformance data\n", 70000)}}},
+		Dists:  []Dist{{FillerLines: 70000}}, // 1.2 MB, over the 1 MiB limit
 		Setup:  func(f *indexconfig.File) { f.Projects[0].UploadLimit = 1 << 20 },
 		Expect: ExpectFailure, Checks: []Check{answered(400, "File too large"), showsReason(400)}},
 	{ID: "answer-invalid-token", Title: "403 for a token PyPI never issued: exits non-zero and shows PyPI's message",

@@ -464,6 +464,12 @@ func (d Dist) build() (Built, error) {
 		}
 		opts.Files["SALT.txt"] = d.Salt
 	}
+	if d.FillerLines > 0 {
+		if opts.Files == nil {
+			opts.Files = map[string]string{}
+		}
+		opts.Files["conform_demo/data.txt"] = strings.Repeat("conformance data\n", d.FillerLines)
+	}
 	b := Built{Dist: d}
 	if d.Sdist {
 		b.Filename, b.Content = pypitest.SdistFilename(name, version), pypitest.Sdist(name, version, opts)
