@@ -14,7 +14,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -502,8 +501,8 @@ func checkRecord(zr *zip.ReadCloser, recordName string) (mismatch, ok, tooLarge 
 }
 
 var (
-	entryPointNameRe = regexp.MustCompile(`^[\w.-]+$`)
-	iniSectionRe     = regexp.MustCompile(`^\[(.+)\]`)
+	entryPointNameRe = lazyRegexp(`^[\w.-]+$`)
+	iniSectionRe     = lazyRegexp(`^\[(.+)\]`)
 )
 
 // validEntryPoints checks entry_points.txt as Warehouse does: UTF-8, a
@@ -532,7 +531,7 @@ func validEntryPoints(data []byte) bool {
 		if indented && cur != nil && lastKey {
 			continue // continuation of the previous value
 		}
-		if m := iniSectionRe.FindStringSubmatch(trimmed); m != nil && !indented {
+		if m := iniSectionRe().FindStringSubmatch(trimmed); m != nil && !indented {
 			if _, dup := sections[m[1]]; dup {
 				return false
 			}
@@ -555,7 +554,7 @@ func validEntryPoints(data []byte) bool {
 		}
 		cur[key] = true
 		lastKey = true
-		if (curName == "console_scripts" || curName == "gui_scripts") && !entryPointNameRe.MatchString(key) {
+		if (curName == "console_scripts" || curName == "gui_scripts") && !entryPointNameRe().MatchString(key) {
 			return false
 		}
 	}

@@ -2,8 +2,8 @@ package forklift
 
 import (
 	_ "embed"
-	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/fakepypi/fakepypi/internal/forklift/spdx"
@@ -15,8 +15,10 @@ var classifiersData string
 //go:embed data/trove-classifiers-deprecated.tsv
 var deprecatedData string
 
-// validClassifiers is trove_classifiers.sorted_classifiers.
-var validClassifiers = func() map[string]bool {
+// validClassifiers is trove_classifiers.sorted_classifiers. It and
+// deprecatedClassifiers are built at the first upload that has a
+// Classifier, not at init (about 100 KB a server without one never needs).
+var validClassifiers = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, l := range strings.Split(classifiersData, "\n") {
 		if l = strings.TrimRight(l, "\r"); l != "" {
@@ -24,11 +26,11 @@ var validClassifiers = func() map[string]bool {
 		}
 	}
 	return m
-}()
+})
 
 // deprecatedClassifiers is trove_classifiers.deprecated_classifiers: each
 // deprecated classifier and its replacements (possibly none).
-var deprecatedClassifiers = func() map[string][]string {
+var deprecatedClassifiers = sync.OnceValue(func() map[string][]string {
 	m := map[string][]string{}
 	for _, l := range strings.Split(deprecatedData, "\n") {
 		l = strings.TrimRight(l, "\r")
@@ -43,11 +45,11 @@ var deprecatedClassifiers = func() map[string][]string {
 		m[c] = by
 	}
 	return m
-}()
+})
 
 // IsValidClassifier reports whether c is a known, non-deprecated
 // classifier.
-func IsValidClassifier(c string) bool { return validClassifiers[c] }
+func IsValidClassifier(c string) bool { return validClassifiers()[c] }
 
 func isUnicodeLetter(r rune) bool { return unicode.IsLetter(r) || unicode.Is(unicode.Nl, r) }
 
@@ -59,13 +61,13 @@ func isUnicodeDigitOrMark(r rune) bool {
 // URI character classes of RFC 3986 as the rfc3986 package (used by
 // warehouse.utils.http.is_valid_uri) checks them component by component.
 var (
-	uriSchemeRe   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+	uriSchemeRe   = lazyRegexp(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 	uriPCharRe    = `(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})`
-	uriPathRe     = regexp.MustCompile(`^(?:` + uriPCharRe + `|/)*$`)
-	uriQueryRe    = regexp.MustCompile(`^(?:` + uriPCharRe + `|[/?])*$`)
-	uriRegNameRe  = regexp.MustCompile(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$`)
-	uriIPv6Re     = regexp.MustCompile(`^\[[0-9A-Fa-f:.]+\]$`)
-	uriUserInfoRe = regexp.MustCompile(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*$`)
+	uriPathRe     = lazyRegexp(`^(?:` + uriPCharRe + `|/)*$`)
+	uriQueryRe    = lazyRegexp(`^(?:` + uriPCharRe + `|[/?])*$`)
+	uriRegNameRe  = lazyRegexp(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$`)
+	uriIPv6Re     = lazyRegexp(`^\[[0-9A-Fa-f:.]+\]$`)
+	uriUserInfoRe = lazyRegexp(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*$`)
 )
 
 // IsValidURI is warehouse.utils.http.is_valid_uri(url,
@@ -73,20 +75,20 @@ var (
 // host, port, path, query and fragment must be valid RFC 3986 components.
 func IsValidURI(s string) bool {
 	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || !uriSchemeRe.MatchString(scheme) {
+	if !ok || !uriSchemeRe().MatchString(scheme) {
 		return false
 	}
 	if sl := strings.ToLower(scheme); sl != "http" && sl != "https" {
 		return false
 	}
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		if !uriQueryRe.MatchString(rest[i+1:]) {
+		if !uriQueryRe().MatchString(rest[i+1:]) {
 			return false
 		}
 		rest = rest[:i]
 	}
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		if !uriQueryRe.MatchString(rest[i+1:]) {
+		if !uriQueryRe().MatchString(rest[i+1:]) {
 			return false
 		}
 		rest = rest[:i]
@@ -99,7 +101,7 @@ func IsValidURI(s string) bool {
 			auth, path = auth[:i], auth[i:]
 		}
 		if i := strings.LastIndexByte(auth, '@'); i >= 0 {
-			if !uriUserInfoRe.MatchString(auth[:i]) {
+			if !uriUserInfoRe().MatchString(auth[:i]) {
 				return false
 			}
 			auth = auth[i+1:]
@@ -111,14 +113,14 @@ func IsValidURI(s string) bool {
 				return false
 			}
 			host, port = auth[:end+1], strings.TrimPrefix(auth[end+1:], ":")
-			if !uriIPv6Re.MatchString(host) {
+			if !uriIPv6Re().MatchString(host) {
 				return false
 			}
 		} else {
 			if i := strings.LastIndexByte(auth, ':'); i >= 0 {
 				host, port = auth[:i], auth[i+1:]
 			}
-			if !uriRegNameRe.MatchString(host) {
+			if !uriRegNameRe().MatchString(host) {
 				return false
 			}
 		}
@@ -131,7 +133,7 @@ func IsValidURI(s string) bool {
 			return false
 		}
 	}
-	return uriPathRe.MatchString(path)
+	return uriPathRe().MatchString(path)
 }
 
 // parseAddr approximates email.utils.parseaddr (strict mode, Python 3.11.10

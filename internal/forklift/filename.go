@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
@@ -12,7 +13,7 @@ import (
 )
 
 // distFileRe is legacy.py _dist_file_re, matched case-insensitively.
-var distFileRe = regexp.MustCompile(`(?i)^.+?(\.(?:tar\.gz|zip|whl))$`)
+var distFileRe = lazyRegexp(`(?i)^.+?(\.(?:tar\.gz|zip|whl))$`)
 
 // ValidateFilename is step 17 (legacy.py _validate_filename): control
 // characters, path separators, then the extension against the filetype.
@@ -27,7 +28,7 @@ func ValidateFilename(filename, filetype string) *Error {
 	if strings.ContainsAny(filename, `/\`) {
 		return badRequest(`Cannot upload a file with '/' or '\' in the name.`)
 	}
-	m := distFileRe.FindStringSubmatch(filename)
+	m := distFileRe().FindStringSubmatch(filename)
 	if m == nil {
 		return badRequest("Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information")
 	}
@@ -121,7 +122,7 @@ type WheelFilename struct {
 	Platform []string // distinct platform tags, in filename order
 }
 
-var buildTagRe = regexp.MustCompile(`^(\d+)(.*)$`)
+var buildTagRe = lazyRegexp(`^(\d+)(.*)$`)
 
 // wheelNamePartOK is re.match(r"^[\w\d._]*$", name, re.UNICODE).
 func wheelNamePartOK(s string) bool {
@@ -156,7 +157,7 @@ func ParseWheelFilename(filename string) (*WheelFilename, error) {
 	}
 	w := &WheelFilename{Name: pyname.Normalize(namePart), Version: v}
 	if dashes == 5 {
-		if !buildTagRe.MatchString(parts[2]) {
+		if !buildTagRe().MatchString(parts[2]) {
 			return nil, fmt.Errorf("Invalid build number: %s in %s", parts[2], pyfmt.Repr(stem))
 		}
 		w.Build = parts[2]
@@ -189,11 +190,11 @@ var allowedPlatforms = map[string]bool{
 }
 
 var (
-	macosxRe  = regexp.MustCompile(`^macosx_(\d+)_(\d+)_(.*)`)
-	linuxRe   = regexp.MustCompile(`^(many|musl)linux_(\d+)_(\d+)_(.*)`)
-	iosRe     = regexp.MustCompile(`^ios_(\d+)_(\d+)_(.*)_(?:iphoneos|iphonesimulator)`)
-	androidRe = regexp.MustCompile(`^android_(\d+)_(.*)`)
-	emsRe     = regexp.MustCompile(`^pyemscripten_(\d+)_(\d+)_wasm32$`)
+	macosxRe  = lazyRegexp(`^macosx_(\d+)_(\d+)_(.*)`)
+	linuxRe   = lazyRegexp(`^(many|musl)linux_(\d+)_(\d+)_(.*)`)
+	iosRe     = lazyRegexp(`^ios_(\d+)_(\d+)_(.*)_(?:iphoneos|iphonesimulator)`)
+	androidRe = lazyRegexp(`^android_(\d+)_(.*)`)
+	emsRe     = lazyRegexp(`^pyemscripten_(\d+)_(\d+)_wasm32$`)
 
 	macosxArches   = set("ppc", "ppc64", "i386", "x86_64", "arm64", "intel", "fat", "fat3", "fat64", "universal", "universal2")
 	macosxMajors   = set("11", "12", "13", "14", "15", "26")
@@ -219,7 +220,7 @@ func ValidPlatformTag(tag string) bool {
 	if allowedPlatforms[tag] {
 		return true
 	}
-	if m := macosxRe.FindStringSubmatch(tag); m != nil {
+	if m := macosxRe().FindStringSubmatch(tag); m != nil {
 		if m[1] == "10" && macosxArches[m[3]] {
 			return true
 		}
@@ -227,19 +228,19 @@ func ValidPlatformTag(tag string) bool {
 			return true
 		}
 	}
-	if m := linuxRe.FindStringSubmatch(tag); m != nil {
+	if m := linuxRe().FindStringSubmatch(tag); m != nil {
 		if m[1] == "musl" {
 			return musllinuxArchs[m[4]]
 		}
 		return manylinuxArchs[m[4]]
 	}
-	if m := iosRe.FindStringSubmatch(tag); m != nil && iosArches[m[3]] {
+	if m := iosRe().FindStringSubmatch(tag); m != nil && iosArches[m[3]] {
 		return true
 	}
-	if m := androidRe.FindStringSubmatch(tag); m != nil && androidArches[m[2]] {
+	if m := androidRe().FindStringSubmatch(tag); m != nil && androidArches[m[2]] {
 		return true
 	}
-	return emsRe.MatchString(tag)
+	return emsRe().MatchString(tag)
 }
 
 // CheckWheelFilename is step 27 (warehouse/forklift/legacy.py, items 1-5 of its wheel checks): packaging's parse
@@ -267,4 +268,11 @@ func CheckWheelFilename(filename string, meta *Metadata, projectName, projectNor
 		return nil, badRequest("Version in filename should be %s not %s.", pyfmt.Repr(meta.Version.String()), pyfmt.Repr(w.Version.String()))
 	}
 	return w, nil
+}
+
+// lazyRegexp compiles expr at its first use, not at init: every fakeindex
+// process links this package, and a server should not compile (and keep)
+// the patterns of metadata fields that none of its uploads has.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

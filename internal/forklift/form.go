@@ -1,7 +1,6 @@
 package forklift
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
@@ -72,7 +71,7 @@ type Form struct {
 // projectNameMessage is the Regexp message of UploadForm.name.
 const projectNameMessage = "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'."
 
-var hex64 = regexp.MustCompile(`^[A-Fa-f0-9]{64}$`)
+var hex64 = lazyRegexp(`^[A-Fa-f0-9]{64}$`)
 
 // errorPriority is legacy.py _error_message_order: these keys win over the
 // others, which are taken in sorted order.
@@ -118,11 +117,11 @@ func ValidateForm(f Fields) (*Form, *Error) {
 	// Optional() stops the chain for empty values, so only non-empty
 	// digests are format-checked.
 	sha, _ := f.Get("sha256_digest")
-	if sha != "" && !hex64.MatchString(sha) {
+	if sha != "" && !hex64().MatchString(sha) {
 		errs["sha256_digest"] = "Use a valid, hex-encoded, SHA256 message digest."
 	}
 	blake, _ := f.Get("blake2_256_digest")
-	if blake != "" && !hex64.MatchString(blake) {
+	if blake != "" && !hex64().MatchString(blake) {
 		errs["blake2_256_digest"] = "Use a valid, hex-encoded, BLAKE2 message digest."
 	}
 	// pyversion: rejected for a binary upload without one, and for an sdist

@@ -602,9 +602,9 @@ func validateWarehouse(m *Metadata, errs *metaErrs) {
 			continue
 		}
 		seen[c] = true
-		if _, dep := deprecatedClassifiers[c]; dep {
+		if _, dep := deprecatedClassifiers()[c]; dep {
 			deprecated = append(deprecated, c)
-		} else if !validClassifiers[c] {
+		} else if !validClassifiers()[c] {
 			unknown = append(unknown, c)
 		}
 	}
@@ -614,7 +614,7 @@ func validateWarehouse(m *Metadata, errs *metaErrs) {
 		errs.add("classifier", "%s is not a valid classifier.", pyfmt.Repr(c))
 	}
 	for _, c := range deprecated {
-		if by := deprecatedClassifiers[c]; len(by) > 0 {
+		if by := deprecatedClassifiers()[c]; len(by) > 0 {
 			errs.add("classifier", "The classifier %s has been deprecated, use one of %s instead.", pyfmt.Repr(c), pyfmt.ReprList(by))
 		} else {
 			errs.add("classifier", "The classifier %s has been deprecated.", pyfmt.Repr(c))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -58,10 +57,10 @@ type DebugResult struct {
 }
 
 var (
-	jwtShape = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
+	jwtShape = lazyRegexp(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
 	// A line of gh-action-pypi-publish's _RENDERED_CLAIMS:
 	// "* `sub`: `repo:octo-org/octo-repo:ref:refs/heads/main`".
-	claimLine = regexp.MustCompile("^\\s*[*-]\\s+`([A-Za-z0-9_]+)`\\s*:\\s*`(.*)`\\s*$")
+	claimLine = lazyRegexp("^\\s*[*-]\\s+`([A-Za-z0-9_]+)`\\s*:\\s*`(.*)`\\s*$")
 )
 
 // ParseClaims reads the debugger's input: a JWT (its payload, unverified),
@@ -74,7 +73,7 @@ func ParseClaims(input string) (claims map[string]any, form string, jwt string, 
 	if in == "" {
 		return nil, "", "", fmt.Errorf("paste a JWT, a JSON object of claims, or gh-action-pypi-publish's claims block")
 	}
-	if jwtShape.MatchString(in) {
+	if jwtShape().MatchString(in) {
 		u, err := oidc.Peek(in)
 		if err != nil {
 			return nil, "jwt", "", fmt.Errorf("that looks like a JWT but is not one: %v", err)
@@ -93,7 +92,7 @@ func ParseClaims(input string) (claims map[string]any, form string, jwt string, 
 	in = strings.ReplaceAll(in, "%0A", "\n")
 	m := map[string]any{}
 	for _, l := range strings.Split(in, "\n") {
-		g := claimLine.FindStringSubmatch(l)
+		g := claimLine().FindStringSubmatch(l)
 		if g == nil {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -15,7 +16,8 @@ import (
 // markdown renders text/markdown descriptions as GitHub-flavoured
 // Markdown, the variant PyPI's readme_renderer defaults to (cmarkgfm
 // with GFM). Raw HTML is left out, as PyPI's sanitizer drops most of it.
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+// Built at the first Markdown description a page shows, not at init.
+var markdown = sync.OnceValue(func() goldmark.Markdown { return goldmark.New(goldmark.WithExtensions(extension.GFM)) })
 
 // RenderDescription renders a release description by its content type as
 // PyPI shows it on the project page: text/markdown as Markdown,
@@ -33,7 +35,7 @@ func RenderDescription(text, contentType string) template.HTML {
 	switch mt {
 	case "text/markdown":
 		var buf bytes.Buffer
-		if err := markdown.Convert([]byte(text), &buf); err == nil {
+		if err := markdown().Convert([]byte(text), &buf); err == nil {
 			return template.HTML(buf.String())
 		}
 		return plain(text)
@@ -48,14 +50,14 @@ func plain(text string) template.HTML {
 }
 
 var (
-	rstBullet    = regexp.MustCompile(`^([-*+•]|\d+[.)]|#\.)\s+`)
-	rstDirective = regexp.MustCompile(`^\.\.\s+([A-Za-z0-9_-]+)::\s*(.*)$`)
-	rstLink      = regexp.MustCompile("`([^`<]+?)\\s*<([^>]+)>`__?")
-	rstLiteral   = regexp.MustCompile("``(.+?)``")
-	rstStrong    = regexp.MustCompile(`\*\*([^*]+)\*\*`)
-	rstEmph      = regexp.MustCompile(`\*([^*\s][^*]*)\*`)
-	rstRole      = regexp.MustCompile("(?::[a-z:]+:)?`([^`]+)`_?")
-	rstURL       = regexp.MustCompile(`(^|[\s(])(https?://[^\s<>()"]+)`)
+	rstBullet    = lazyRegexp(`^([-*+•]|\d+[.)]|#\.)\s+`)
+	rstDirective = lazyRegexp(`^\.\.\s+([A-Za-z0-9_-]+)::\s*(.*)$`)
+	rstLink      = lazyRegexp("`([^`<]+?)\\s*<([^>]+)>`__?")
+	rstLiteral   = lazyRegexp("``(.+?)``")
+	rstStrong    = lazyRegexp(`\*\*([^*]+)\*\*`)
+	rstEmph      = lazyRegexp(`\*([^*\s][^*]*)\*`)
+	rstRole      = lazyRegexp("(?::[a-z:]+:)?`([^`]+)`_?")
+	rstURL       = lazyRegexp(`(^|[\s(])(https?://[^\s<>()"]+)`)
 )
 
 // rst renders the reStructuredText subset described at RenderDescription.
@@ -137,10 +139,10 @@ func rst(text string) template.HTML {
 			closeList()
 			out.WriteString("<h2>" + inlineRST(strings.TrimSpace(lines[i+1])) + "</h2>\n")
 			i += 2
-		case rstDirective.MatchString(t) && !indented(l):
+		case rstDirective().MatchString(t) && !indented(l):
 			flush()
 			closeList()
-			m := rstDirective.FindStringSubmatch(t)
+			m := rstDirective().FindStringSubmatch(t)
 			b, next := block(i + 1)
 			switch m[1] {
 			case "code", "code-block", "sourcecode":
@@ -161,12 +163,12 @@ func rst(text string) template.HTML {
 			flush()
 			_, next := block(i + 1)
 			i = next - 1
-		case rstBullet.MatchString(t) && !indented(l) && len(para) == 0:
+		case rstBullet().MatchString(t) && !indented(l) && len(para) == 0:
 			if !inList {
 				out.WriteString("<ul>\n")
 				inList = true
 			}
-			item := rstBullet.ReplaceAllString(t, "")
+			item := rstBullet().ReplaceAllString(t, "")
 			for i+1 < len(lines) && indented(lines[i+1]) && strings.TrimSpace(lines[i+1]) != "" {
 				i++
 				item += " " + strings.TrimSpace(lines[i])
@@ -214,22 +216,22 @@ func dedent(b []string) []string {
 // first so that nothing inside them is interpreted.
 func inlineRST(s string) string {
 	var lits []string
-	s = rstLiteral.ReplaceAllStringFunc(s, func(m string) string {
-		lits = append(lits, rstLiteral.FindStringSubmatch(m)[1])
+	s = rstLiteral().ReplaceAllStringFunc(s, func(m string) string {
+		lits = append(lits, rstLiteral().FindStringSubmatch(m)[1])
 		return "\x00" + string(rune('A'+len(lits)-1)) + "\x00"
 	})
 	type link struct{ text, url string }
 	var links []link
-	s = rstLink.ReplaceAllStringFunc(s, func(m string) string {
-		g := rstLink.FindStringSubmatch(m)
+	s = rstLink().ReplaceAllStringFunc(s, func(m string) string {
+		g := rstLink().FindStringSubmatch(m)
 		links = append(links, link{g[1], g[2]})
 		return "\x01" + string(rune('A'+len(links)-1)) + "\x01"
 	})
 	s = html.EscapeString(s)
-	s = rstURL.ReplaceAllString(s, `$1<a href="$2" rel="nofollow">$2</a>`)
-	s = rstStrong.ReplaceAllString(s, "<strong>$1</strong>")
-	s = rstEmph.ReplaceAllString(s, "<em>$1</em>")
-	s = rstRole.ReplaceAllString(s, "<code>$1</code>")
+	s = rstURL().ReplaceAllString(s, `$1<a href="$2" rel="nofollow">$2</a>`)
+	s = rstStrong().ReplaceAllString(s, "<strong>$1</strong>")
+	s = rstEmph().ReplaceAllString(s, "<em>$1</em>")
+	s = rstRole().ReplaceAllString(s, "<code>$1</code>")
 	for i, l := range links {
 		a := html.EscapeString(l.text)
 		if safeURL(l.url) {
@@ -263,4 +265,11 @@ func isUnderline(l string) bool {
 		return false
 	}
 	return strings.Count(t, t[:1]) == len(t)
+}
+
+// lazyRegexp compiles expr at its first use, not at init: the pages that
+// use these patterns (descriptions, the debugger, scenarios) may never be
+// viewed, and every fakeindex process links this package.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -111,10 +111,10 @@ func quoteArg(s string) string {
 // hex digests (64 hex digits: a file's blake2b-256 or sha256) match any
 // digest, since a replayed file is rebuilt, not the original.
 func quoteRE(s string) string {
-	return quoteArg(digest.ReplaceAllString(regexp.QuoteMeta(s), `[0-9a-f]{64}`))
+	return quoteArg(digest().ReplaceAllString(regexp.QuoteMeta(s), `[0-9a-f]{64}`))
 }
 
-var digest = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
+var digest = lazyRegexp(`\b[0-9a-f]{64}\b`)
 
 func claimString(c map[string]any, k string) string { v, _ := c[k].(string); return v }
 
@@ -220,7 +220,7 @@ func (s *Site) mintSteps(b *strings.Builder, e events.Event, d *mintDetails) {
 	fmt.Fprintf(b, "! %s\n", cmd)
 	if e.Code != "" {
 		re := strings.Join([]string{regexp.QuoteMeta(`"code":`), " ?", regexp.QuoteMeta(`"` + e.Code + `",`), " ?",
-			regexp.QuoteMeta(`"description":`), " ?", digest.ReplaceAllString(regexp.QuoteMeta(`"`+jsonEscape(e.Message)+`"`), `[0-9a-f]{64}`)}, "")
+			regexp.QuoteMeta(`"description":`), " ?", digest().ReplaceAllString(regexp.QuoteMeta(`"`+jsonEscape(e.Message)+`"`), `[0-9a-f]{64}`)}, "")
 		fmt.Fprintf(b, "stdout %s\n", quoteArg(re))
 	} else {
 		fmt.Fprintf(b, "stdout %s\n", quoteRE(e.Message))

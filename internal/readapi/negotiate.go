@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Media types of the simple API (PEP 691) and the integrity API (PEP 740).
@@ -90,8 +91,8 @@ type mediaRange struct {
 }
 
 var (
-	tokenRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	qRE     = regexp.MustCompile(`^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$`)
+	tokenRE = lazyRegexp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	qRE     = lazyRegexp(`^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$`)
 )
 
 // parseAccept parses an Accept value; ok is false when WebOb would treat the
@@ -104,18 +105,18 @@ func parseAccept(h string) (ranges []mediaRange, ok bool) {
 		}
 		fields := strings.Split(part, ";")
 		typ, sub, found := strings.Cut(strings.Trim(fields[0], " \t"), "/")
-		if !found || !tokenRE.MatchString(typ) || !tokenRE.MatchString(sub) || (typ == "*" && sub != "*") {
+		if !found || !tokenRE().MatchString(typ) || !tokenRE().MatchString(sub) || (typ == "*" && sub != "*") {
 			return nil, false
 		}
 		rg := mediaRange{typ: strings.ToLower(typ), sub: strings.ToLower(sub), q: 1}
 		var params []string
 		for _, p := range fields[1:] {
 			name, val, found := strings.Cut(strings.Trim(p, " \t"), "=")
-			if !found || !tokenRE.MatchString(name) {
+			if !found || !tokenRE().MatchString(name) {
 				return nil, false
 			}
 			if strings.EqualFold(name, "q") {
-				if !qRE.MatchString(val) {
+				if !qRE().MatchString(val) {
 					return nil, false
 				}
 				rg.q, _ = strconv.ParseFloat(val, 64)
@@ -127,4 +128,11 @@ func parseAccept(h string) (ranges []mediaRange, ok bool) {
 		ranges = append(ranges, rg)
 	}
 	return ranges, true
+}
+
+// lazyRegexp compiles expr at its first use, not at init: a server that is
+// never asked for a negotiated or version-sorted page should not hold these
+// patterns compiled.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -1,7 +1,6 @@
 package readapi
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -13,7 +12,7 @@ import (
 // implementation (internal/forklift/pep440) instead.
 type basicVersions struct{}
 
-var basicRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)*)(?:(a|b|rc)([0-9]+))?(?:\.post([0-9]+))?(?:\.dev([0-9]+))?$`)
+var basicRE = lazyRegexp(`^([0-9]+(?:\.[0-9]+)*)(?:(a|b|rc)([0-9]+))?(?:\.post([0-9]+))?(?:\.dev([0-9]+))?$`)
 
 type basicVersion struct {
 	release []int
@@ -24,7 +23,7 @@ type basicVersion struct {
 }
 
 func parseBasic(v string) (basicVersion, bool) {
-	m := basicRE.FindStringSubmatch(strings.ToLower(v))
+	m := basicRE().FindStringSubmatch(strings.ToLower(v))
 	if m == nil {
 		return basicVersion{}, false
 	}
@@ -115,7 +114,7 @@ func (basicVersions) IsPrerelease(v string) bool {
 // visible effect on normalized versions: "1.0.0" -> "1").
 func (basicVersions) Canonical(v string) string {
 	v = strings.ToLower(v)
-	m := basicRE.FindStringSubmatchIndex(v)
+	m := basicRE().FindStringSubmatchIndex(v)
 	if m == nil {
 		return v
 	}

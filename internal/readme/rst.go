@@ -3,6 +3,7 @@ package readme
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -82,7 +83,7 @@ func alnum(s string) string {
 	return b.String()
 }
 
-var reComment = regexp.MustCompile(`^\.\.( +[^ _\[|]|$)`)
+var reComment = lazyRegexp(`^\.\.( +[^ _\[|]|$)`)
 
 // empty reports whether the text is blank, only comments, or one
 // underlined title with nothing else.
@@ -92,7 +93,7 @@ func (d *doc) empty() bool {
 		l := d.lines[i]
 		switch {
 		case l == "":
-		case reComment.MatchString(l) && !reDirective.MatchString(l):
+		case reComment().MatchString(l) && !reDirective().MatchString(l):
 			for i+1 < len(d.lines) && (d.lines[i+1] == "" || d.lines[i+1][0] == ' ') {
 				i++
 			}
@@ -174,25 +175,25 @@ type doc struct {
 
 var (
 	// docutils Body.patterns (parsers/rst/states.py), ASCII subset.
-	reBullet    = regexp.MustCompile(`^[-+*\x{2022}\x{2023}\x{2043}]( +|$)`)
-	reEnum      = regexp.MustCompile(`^(\(?([0-9]+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|#)[.)])( +|$)`)
-	reField     = regexp.MustCompile(`^:[^: ]`)
-	reOption    = regexp.MustCompile(`^(--?[A-Za-z0-9]|/[A-Za-z0-9])`)
-	reDoctest   = regexp.MustCompile(`^>>>( +|$)`)
-	reLineBlock = regexp.MustCompile(`^\|( +|$)`)
-	reGridTop   = regexp.MustCompile(`^\+-[-+]+-\+ *$`)
-	reSimpleTop = regexp.MustCompile(`^=+( +=+)+ *$`)
-	reExplicit  = regexp.MustCompile(`^\.\.( +|$)`)
-	reAnonymous = regexp.MustCompile(`^__( +|$)`)
+	reBullet    = lazyRegexp(`^[-+*\x{2022}\x{2023}\x{2043}]( +|$)`)
+	reEnum      = lazyRegexp(`^(\(?([0-9]+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|#)[.)])( +|$)`)
+	reField     = lazyRegexp(`^:[^: ]`)
+	reOption    = lazyRegexp(`^(--?[A-Za-z0-9]|/[A-Za-z0-9])`)
+	reDoctest   = lazyRegexp(`^>>>( +|$)`)
+	reLineBlock = lazyRegexp(`^\|( +|$)`)
+	reGridTop   = lazyRegexp(`^\+-[-+]+-\+ *$`)
+	reSimpleTop = lazyRegexp(`^=+( +=+)+ *$`)
+	reExplicit  = lazyRegexp(`^\.\.( +|$)`)
+	reAnonymous = lazyRegexp(`^__( +|$)`)
 	// Explicit.constructs: a directive is ".. name::" with name a
 	// docutils simplename (ASCII here: a non-ASCII name is not judged).
-	reDirective = regexp.MustCompile(`^\.\. +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
-	reSubstDef  = regexp.MustCompile(`^\.\. +\|`)
-	reSubstDir  = regexp.MustCompile(`^\.\. +\|[^|]+\| +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
-	reRoleDef   = regexp.MustCompile(`(?m)^ *\.\. +role:: +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)`)
+	reDirective = lazyRegexp(`^\.\. +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
+	reSubstDef  = lazyRegexp(`^\.\. +\|`)
+	reSubstDir  = lazyRegexp(`^\.\. +\|[^|]+\| +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
+	reRoleDef   = lazyRegexp(`(?m)^ *\.\. +role:: +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)`)
 	// A one-line external target ".. _name: uri" whose name needs no
 	// quoting.
-	reTarget = regexp.MustCompile("^\\.\\. _([A-Za-z0-9][^:`\\\\]*): +(\\S+)$")
+	reTarget = lazyRegexp("^\\.\\. _([A-Za-z0-9][^:`\\\\]*): +(\\S+)$")
 )
 
 // directives is every directive name docutils 0.19 to 0.21 knows in
@@ -227,11 +228,11 @@ func setOf(names ...string) map[string]bool {
 
 func (d *doc) prescan() {
 	src := strings.Join(d.lines, "\n")
-	for _, m := range reRoleDef.FindAllStringSubmatch(src, -1) {
+	for _, m := range reRoleDef().FindAllStringSubmatch(src, -1) {
 		d.roles[strings.ToLower(m[1])] = true
 	}
 	for _, l := range d.lines {
-		if reSubstDef.MatchString(strings.TrimLeft(l, " ")) {
+		if reSubstDef().MatchString(strings.TrimLeft(l, " ")) {
 			d.hasSubst = true
 		}
 	}
@@ -264,10 +265,10 @@ func (d *doc) block(i int) (end int, unblank bool) {
 // bodyConstruct reports whether a column-0 line starts something other
 // than a paragraph or title (docutils Body.patterns, in their order).
 func bodyConstruct(l string) bool {
-	return reBullet.MatchString(l) || reEnum.MatchString(l) || reField.MatchString(l) ||
-		reOption.MatchString(l) || reDoctest.MatchString(l) || reLineBlock.MatchString(l) ||
-		reGridTop.MatchString(l) || reSimpleTop.MatchString(l) || reExplicit.MatchString(l) ||
-		reAnonymous.MatchString(l) || isLine(l)
+	return reBullet().MatchString(l) || reEnum().MatchString(l) || reField().MatchString(l) ||
+		reOption().MatchString(l) || reDoctest().MatchString(l) || reLineBlock().MatchString(l) ||
+		reGridTop().MatchString(l) || reSimpleTop().MatchString(l) || reExplicit().MatchString(l) ||
+		reAnonymous().MatchString(l) || isLine(l)
 }
 
 // walk parses the top level and returns the first problem found.
@@ -301,7 +302,7 @@ func (d *doc) construct(i int) (int, string) {
 	l := d.lines[i]
 	n := len(d.lines)
 	switch {
-	case reExplicit.MatchString(l) || reAnonymous.MatchString(l):
+	case reExplicit().MatchString(l) || reAnonymous().MatchString(l):
 		if msg := d.explicit(l); msg != "" {
 			return i, msg
 		}
@@ -309,7 +310,7 @@ func (d *doc) construct(i int) (int, string) {
 		if msg := imageDirective(l, d.lines[i+1:end]); msg != "" {
 			return i, msg
 		}
-		if m := reDirective.FindStringSubmatch(l); m != nil && admonitions[strings.ToLower(m[1])] && strings.HasSuffix(l, "::") {
+		if m := reDirective().FindStringSubmatch(l); m != nil && admonitions[strings.ToLower(m[1])] && strings.HasSuffix(l, "::") {
 			// An admonition's content is body text; options come
 			// first, up to the first blank line.
 			body := d.lines[i+1 : end]
@@ -325,29 +326,29 @@ func (d *doc) construct(i int) (int, string) {
 		}
 		// Explicit.explicit_markup: the next explicit construct may
 		// follow directly; anything else is an unindent warning.
-		if unblank && !reExplicit.MatchString(d.lines[end]) && !reAnonymous.MatchString(d.lines[end]) {
+		if unblank && !reExplicit().MatchString(d.lines[end]) && !reAnonymous().MatchString(d.lines[end]) {
 			return end, "WARNING: Explicit markup ends without a blank line; unexpected unindent."
 		}
 		return end, ""
-	case reBullet.MatchString(l):
+	case reBullet().MatchString(l):
 		end, unblank := d.block(i + 1)
 		// The item's body (Body.list_item): with text after the
 		// bullet, get_known_indented strips exactly the bullet's width
 		// from the following lines, and a line indented less ends the
 		// item (not judged); a bare bullet is not judged.
-		m := reBullet.FindString(l)
+		m := reBullet().FindString(l)
 		if w := utf8.RuneCountInString(m); len(l) > len(m) && fits(d.lines[i+1:end], w) {
 			if msg := d.nested(l[len(m):], d.lines[i+1:end], w); msg != "" {
 				return i, msg
 			}
 		}
-		if unblank && !reBullet.MatchString(d.lines[end]) && !isLine(d.lines[end]) {
+		if unblank && !reBullet().MatchString(d.lines[end]) && !isLine(d.lines[end]) {
 			return end, "WARNING: Bullet list ends without a blank line; unexpected unindent."
 		}
 		return end, ""
-	case reArabicEnum.MatchString(l):
+	case reArabicEnum().MatchString(l):
 		return d.enumerated(i)
-	case reGridTop.MatchString(l):
+	case reGridTop().MatchString(l):
 		if end, msg, ok := d.gridTable(i); ok {
 			return end, msg
 		}
@@ -356,16 +357,16 @@ func (d *doc) construct(i int) (int, string) {
 			j++
 		}
 		return d.skipLiteral(j), ""
-	case reSimpleTop.MatchString(l):
+	case reSimpleTop().MatchString(l):
 		// A simple table ends at a border followed by a blank line.
 		for j := i + 1; j < n; j++ {
-			if reSimpleTop.MatchString(d.lines[j]) && d.blank(j+1) {
+			if reSimpleTop().MatchString(d.lines[j]) && d.blank(j+1) {
 				return j + 1, ""
 			}
 		}
 		d.levelsUnsure = true
 		return n, ""
-	case isLine(l) && !reLineBlock.MatchString(l):
+	case isLine(l) && !reLineBlock().MatchString(l):
 		// (A lone "|" is a line block: Body.patterns tries
 		// line_block before line.)
 		return d.overline(i)
@@ -375,7 +376,7 @@ func (d *doc) construct(i int) (int, string) {
 		// indented block after it.
 		j := i
 		for j < n && !d.blank(j) {
-			if isLine(d.lines[j]) && !reGridTop.MatchString(d.lines[j]) && !strings.HasPrefix(d.lines[j], "+") {
+			if isLine(d.lines[j]) && !reGridTop().MatchString(d.lines[j]) && !strings.HasPrefix(d.lines[j], "+") {
 				d.levelsUnsure = true
 			}
 			j++
@@ -409,13 +410,13 @@ func (d *doc) skipLiteral(j int) int {
 
 // explicit judges the first line of an explicit markup construct.
 func (d *doc) explicit(l string) string {
-	if m := reDirective.FindStringSubmatch(l); m != nil {
+	if m := reDirective().FindStringSubmatch(l); m != nil {
 		return directiveProblem(m[1])
 	}
-	if m := reSubstDir.FindStringSubmatch(l); m != nil {
+	if m := reSubstDir().FindStringSubmatch(l); m != nil {
 		return directiveProblem(m[1])
 	}
-	if m := reTarget.FindStringSubmatch(l); m != nil && !strings.HasSuffix(m[2], "_") {
+	if m := reTarget().FindStringSubmatch(l); m != nil && !strings.HasSuffix(m[2], "_") {
 		name := strings.ToLower(strings.Join(strings.Fields(m[1]), " "))
 		if old, ok := d.targets[name]; ok && old != m[2] {
 			// nodes.document.set_duplicate_name_id: two explicit
@@ -715,7 +716,7 @@ const (
 	endSuffix   = "\x00\\.,;!?-/:\"')>]}"
 )
 
-var reSimplename = regexp.MustCompile(`^[A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*`)
+var reSimplename = lazyRegexp(`^[A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*`)
 
 // escape2null is docutils.utils.escape2null.
 func escape2null(text string) string {
@@ -844,7 +845,7 @@ func (d *doc) inlineScan(s []rune) string {
 			if interpreted {
 				// Optional role suffix, then optional _ or __.
 				if e < n && s[e] == ':' {
-					if m := reSimplename.FindString(string(s[e+1:])); m != "" && has(e+1+len([]rune(m)), ":") {
+					if m := reSimplename().FindString(string(s[e+1:])); m != "" && has(e+1+len([]rune(m)), ":") {
 						e += 2 + len([]rune(m))
 					}
 				}
@@ -923,7 +924,7 @@ func (d *doc) inlineScan(s []rune) string {
 		case c == '`' && !has(i, "``") && nonSpaceAfter(i+1):
 			start, end, name = "`", "`", "interpreted text or phrase reference"
 		case c == ':':
-			m := reSimplename.FindString(string(s[i+1:]))
+			m := reSimplename().FindString(string(s[i+1:]))
 			j := i + 1 + len([]rune(m))
 			if m == "" || !has(j, ":`") || has(j+1, "``") || !nonSpaceAfter(j+2) {
 				i++
@@ -934,7 +935,7 @@ func (d *doc) inlineScan(s []rune) string {
 		case c < 0x80 && (unicode.IsLetter(c) || unicode.IsDigit(c)):
 			// The "whole" alternative: a reference name and "_" or
 			// "__" before an end suffix (Inliner.reference).
-			m := reSimplename.FindString(string(s[i:]))
+			m := reSimplename().FindString(string(s[i:]))
 			j := i + len([]rune(m))
 			if j < n && s[j] >= 0x80 {
 				// docutils' \w goes on; not judged.
@@ -999,4 +1000,11 @@ func (d *doc) inlineScan(s []rune) string {
 		i = e
 	}
 	return ""
+}
+
+// lazyRegexp compiles expr at its first use, not at init: a server renders
+// a reStructuredText description only when an upload has one, and should
+// not hold these patterns compiled until then.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

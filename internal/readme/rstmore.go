@@ -1,7 +1,6 @@
 package readme
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -15,12 +14,12 @@ import (
 // reArabicEnum is Body.patterns['enumerator'] for arabic numerals and the
 // auto-enumerator '#': "1.", "1)", "(1)". Alphabetic and Roman
 // enumerators are not judged (parse_enumerator's ambiguities).
-var reArabicEnum = regexp.MustCompile(`^(\(([0-9]+|#)\)|([0-9]+|#)\)|([0-9]+|#)\.)( +|$)`)
+var reArabicEnum = lazyRegexp(`^(\(([0-9]+|#)\)|([0-9]+|#)\)|([0-9]+|#)\.)( +|$)`)
 
 // enumerator parses an arabic or auto enumerator at the start of l:
 // its format ("parens", "rparen", "period"), its text, and its match.
 func enumerator(l string) (format, text, match string, ok bool) {
-	m := reArabicEnum.FindStringSubmatch(l)
+	m := reArabicEnum().FindStringSubmatch(l)
 	if m == nil {
 		return "", "", "", false
 	}
@@ -161,11 +160,11 @@ func (d *doc) gridTable(i int) (end int, msg string, ok bool) {
 			break
 		}
 	}
-	if len(block) == 0 || !reGridTop.MatchString(strings.TrimSpace(block[len(block)-1])) {
+	if len(block) == 0 || !reGridTop().MatchString(strings.TrimSpace(block[len(block)-1])) {
 		blankFinish = false
 		found := false
 		for k := len(block) - 2; k > 1; k-- {
-			if reGridTop.MatchString(strings.TrimSpace(block[k])) {
+			if reGridTop().MatchString(strings.TrimSpace(block[k])) {
 				block, found = block[:k+1], true
 				break
 			}
@@ -199,7 +198,7 @@ func isASCII(s string) bool {
 
 // reAttribution is BlockQuote's attribution_pattern: a line starting with
 // "--", "---" or an em dash, then text.
-var reAttribution = regexp.MustCompile(`^(---?($|[^-])|\x{2014})`)
+var reAttribution = lazyRegexp(`^(---?($|[^-])|\x{2014})`)
 
 // blockQuote judges the lines of a block quote (Body.indent), dedented
 // by their common indentation, with the nested walk. A quote that may
@@ -207,7 +206,7 @@ var reAttribution = regexp.MustCompile(`^(---?($|[^-])|\x{2014})`)
 // splits off and parses apart, is not judged.
 func (d *doc) blockQuote(lines []string) string {
 	for k := 1; k < len(lines); k++ {
-		if lines[k-1] == "" && reAttribution.MatchString(strings.TrimLeft(lines[k], " ")) {
+		if lines[k-1] == "" && reAttribution().MatchString(strings.TrimLeft(lines[k], " ")) {
 			return ""
 		}
 	}
@@ -224,13 +223,13 @@ func (d *doc) blockQuote(lines []string) string {
 // version PyPI may run (0.19 to 0.23: "loading" is newer).
 var imageOptions = setOf("alt", "height", "width", "scale", "align", "target", "class", "name", "loading")
 
-var reImage = regexp.MustCompile(`^\.\. +(image|figure)::( +|$)`)
+var reImage = lazyRegexp(`^\.\. +(image|figure)::( +|$)`)
 
 // reFieldMarker is Body.patterns['field_marker'] for names without
 // colons or backslashes: ":name:" followed by spaces or the end. A line
 // such as ":ref:`x`" is no field marker (its colon is followed by a
 // backquote), so it stays in the argument block, as in docutils.
-var reFieldMarker = regexp.MustCompile("^:([^: \\\\`][^:\\\\`]*[^ :\\\\`]|[^: \\\\`]):( +|$)")
+var reFieldMarker = lazyRegexp("^:([^: \\\\`][^:\\\\`]*[^ :\\\\`]|[^: \\\\`]):( +|$)")
 
 // imageDirective judges the arguments of an image or figure directive
 // (directives/images.py: one required argument, the URI; image takes
@@ -240,7 +239,7 @@ var reFieldMarker = regexp.MustCompile("^:([^: \\\\`][^:\\\\`]*[^ :\\\\`]|[^: \\
 // options; what follows the blank line is content. Messages are docutils'
 // 'Error in "image" directive:' (ERROR). Option values are not judged.
 func imageDirective(first string, rest []string) string {
-	m := reImage.FindStringSubmatch(first)
+	m := reImage().FindStringSubmatch(first)
 	if m == nil {
 		return ""
 	}
@@ -279,7 +278,7 @@ func imageDirective(first string, rest []string) string {
 		content = block[i+1:]
 	}
 	for k, l := range args {
-		if reFieldMarker.MatchString(l) {
+		if reFieldMarker().MatchString(l) {
 			opts := args[k:]
 			args = args[:k]
 			for _, o := range opts {
@@ -289,7 +288,7 @@ func imageDirective(first string, rest []string) string {
 				if o == "" || o[0] != ':' {
 					return "" // a continuation line: not judged
 				}
-				fm := reFieldMarker.FindStringSubmatch(o)
+				fm := reFieldMarker().FindStringSubmatch(o)
 				if fm == nil {
 					return "" // not a simple option line: not judged
 				}

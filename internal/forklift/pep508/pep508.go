@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
@@ -65,28 +66,32 @@ func (r *Requirement) String() string {
 }
 
 // Token rules of packaging/_tokenizer.py DEFAULT_RULES. Every pattern is
-// anchored at the current position.
-var rules = map[string]*regexp.Regexp{
-	"LEFT_PARENTHESIS":          regexp.MustCompile(`^\(`),
-	"RIGHT_PARENTHESIS":         regexp.MustCompile(`^\)`),
-	"LEFT_BRACKET":              regexp.MustCompile(`^\[`),
-	"RIGHT_BRACKET":             regexp.MustCompile(`^\]`),
-	"SEMICOLON":                 regexp.MustCompile(`^;`),
-	"COMMA":                     regexp.MustCompile(`^,`),
-	"QUOTED_STRING":             regexp.MustCompile(`^(?:'[^']*'|"[^"]*")`),
-	"OP":                        regexp.MustCompile(`^(?:===|==|~=|!=|<=|>=|<|>)`),
-	"BOOLOP":                    regexp.MustCompile(`^(?:or|and)\b`),
-	"IN":                        regexp.MustCompile(`^in\b`),
-	"NOT":                       regexp.MustCompile(`^not\b`),
-	"VARIABLE":                  regexp.MustCompile(`^(?:python_version|python_full_version|os[._]name|sys[._]platform|platform_(?:release|system)|platform[._](?:version|machine|python_implementation)|python_implementation|implementation_(?:name|version)|extras?|dependency_groups)\b`),
-	"SPECIFIER":                 pep440.SpecifierPrefixRe,
-	"AT":                        regexp.MustCompile(`^@`),
-	"URL":                       regexp.MustCompile(`^[^ \t]+`),
-	"IDENTIFIER":                regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*\b`),
-	"VERSION_PREFIX_TRAIL":      regexp.MustCompile(`^\.\*`),
-	"VERSION_LOCAL_LABEL_TRAIL": regexp.MustCompile(`^\+[a-z0-9]+(?:[-_.][a-z0-9]+)*`),
-	"WS":                        regexp.MustCompile(`^[ \t]+`),
-}
+// anchored at the current position. Compiled at the first requirement
+// parsed, not at init (70 KB that a server whose uploads carry no
+// Requires-Dist never needs).
+var rules = sync.OnceValue(func() map[string]*regexp.Regexp {
+	return map[string]*regexp.Regexp{
+		"LEFT_PARENTHESIS":          regexp.MustCompile(`^\(`),
+		"RIGHT_PARENTHESIS":         regexp.MustCompile(`^\)`),
+		"LEFT_BRACKET":              regexp.MustCompile(`^\[`),
+		"RIGHT_BRACKET":             regexp.MustCompile(`^\]`),
+		"SEMICOLON":                 regexp.MustCompile(`^;`),
+		"COMMA":                     regexp.MustCompile(`^,`),
+		"QUOTED_STRING":             regexp.MustCompile(`^(?:'[^']*'|"[^"]*")`),
+		"OP":                        regexp.MustCompile(`^(?:===|==|~=|!=|<=|>=|<|>)`),
+		"BOOLOP":                    regexp.MustCompile(`^(?:or|and)\b`),
+		"IN":                        regexp.MustCompile(`^in\b`),
+		"NOT":                       regexp.MustCompile(`^not\b`),
+		"VARIABLE":                  regexp.MustCompile(`^(?:python_version|python_full_version|os[._]name|sys[._]platform|platform_(?:release|system)|platform[._](?:version|machine|python_implementation)|python_implementation|implementation_(?:name|version)|extras?|dependency_groups)\b`),
+		"SPECIFIER":                 pep440.SpecifierPrefixRe(),
+		"AT":                        regexp.MustCompile(`^@`),
+		"URL":                       regexp.MustCompile(`^[^ \t]+`),
+		"IDENTIFIER":                regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*\b`),
+		"VERSION_PREFIX_TRAIL":      regexp.MustCompile(`^\.\*`),
+		"VERSION_LOCAL_LABEL_TRAIL": regexp.MustCompile(`^\+[a-z0-9]+(?:[-_.][a-z0-9]+)*`),
+		"WS":                        regexp.MustCompile(`^[ \t]+`),
+	}
+})
 
 // tokenizer mirrors packaging's Tokenizer: check/expect/read with a
 // one-token lookahead.
@@ -123,7 +128,7 @@ func (t *tokenizer) check(name string, peek bool) bool {
 			return false
 		}
 	}
-	m := rules[name].FindString(t.src[t.pos:])
+	m := rules()[name].FindString(t.src[t.pos:])
 	if m == "" && name != "URL" {
 		return false
 	}

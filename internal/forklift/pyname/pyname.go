@@ -11,6 +11,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
 	"github.com/fakepypi/fakepypi/internal/pypierr"
@@ -137,7 +138,9 @@ func ValidNameDollar(name string) bool {
 //go:embed data/stdlib-module-names.txt
 var stdlibData string
 
-var stdlibNames = func() map[string]struct{} {
+// stdlibNames is built at first use (a new project's name check), not at
+// init: a server whose projects all exist never needs the 150 KB map.
+var stdlibNames = sync.OnceValue(func() map[string]struct{} {
 	m := make(map[string]struct{}, 2400)
 	for _, line := range strings.Split(stdlibData, "\n") {
 		line = strings.TrimSpace(line)
@@ -147,14 +150,14 @@ var stdlibNames = func() map[string]struct{} {
 		m[line] = struct{}{}
 	}
 	return m
-}()
+})
 
 // IsStdlib reports whether name, once normalized, is one of the standard
 // library module names (every Python version in stdlib-list 0.12.0,
 // including every dotted prefix) that Warehouse refuses for new projects
 // (warehouse/packaging/services.py STDLIB_PROHIBITED).
 func IsStdlib(name string) bool {
-	_, ok := stdlibNames[Normalize(name)]
+	_, ok := stdlibNames()[Normalize(name)]
 	return ok
 }
 

@@ -28,6 +28,7 @@ package spdx
 import (
 	_ "embed"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
@@ -44,10 +45,12 @@ var licensesTxt string
 var exceptionsTxt string
 
 // licenses and exceptions map the lowercase form of an identifier to its
-// canonical spelling, as _spdx.py's LICENSES and EXCEPTIONS do.
+// canonical spelling, as _spdx.py's LICENSES and EXCEPTIONS do. They are
+// built at first use: most uploads carry no License-Expression, and a
+// server that never sees one should not hold the 110 KB maps.
 var (
-	licenses   = loadIDs(licensesTxt)
-	exceptions = loadIDs(exceptionsTxt)
+	licenses   = sync.OnceValue(func() map[string]string { return loadIDs(licensesTxt) })
+	exceptions = sync.OnceValue(func() map[string]string { return loadIDs(exceptionsTxt) })
 )
 
 func loadIDs(txt string) map[string]string {
@@ -64,10 +67,10 @@ func loadIDs(txt string) map[string]string {
 }
 
 // IsLicense reports whether id (any case) is in the embedded licence list.
-func IsLicense(id string) bool { _, ok := licenses[strings.ToLower(id)]; return ok }
+func IsLicense(id string) bool { _, ok := licenses()[strings.ToLower(id)]; return ok }
 
 // IsException reports whether id (any case) is in the embedded exception list.
-func IsException(id string) bool { _, ok := exceptions[strings.ToLower(id)]; return ok }
+func IsException(id string) bool { _, ok := exceptions()[strings.ToLower(id)]; return ok }
 
 // Error is a refused expression. Msg is packaging's InvalidLicenseExpression
 // message; PyPI does not show it (metadata validation replaces it with
@@ -161,7 +164,7 @@ func Canonicalize(raw string) (string, error) {
 			continue
 		}
 		if len(out) > 0 && out[len(out)-1] == "WITH" {
-			id, ok := exceptions[tok]
+			id, ok := exceptions()[tok]
 			if !ok {
 				return "", &Error{Msg: "Unknown license exception: " + pyfmt.Repr(tok)}
 			}
@@ -183,7 +186,7 @@ func Canonicalize(raw string) (string, error) {
 			out = append(out, ref+suffix)
 			continue
 		}
-		id, ok := licenses[final]
+		id, ok := licenses()[final]
 		if !ok {
 			return "", &Error{Msg: "Unknown license: " + pyfmt.Repr(final)}
 		}
