@@ -464,7 +464,7 @@ func TestBadInputDrill(t *testing.T) {
 	os.WriteFile(cfg, []byte("users: [{name: alice}]\nprojects: [{name: demo, owners: [alice]}]\ntokens: [{name: alice-all, user: alice}]\n"+
 		"publishers:\n  - {service: github, owner: octo-org, repository: octo-repo, workflow_filename: release.yml, projects: [demo]}\n"), 0o644)
 	const control = "drill-control-token"
-	var stderr syncBuffer
+	var stderr testenv.LogBuffer
 	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data", data, "--config", cfg, "--control-token", control)
 	cmd.Stderr = &stderr
 	stdout, _ := cmd.StdoutPipe()

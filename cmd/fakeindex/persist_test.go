@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // upOnce runs `fakeindex up args...` on loopback HTTP without proxy or
@@ -15,7 +17,7 @@ import (
 func upOnce(t *testing.T, args []string, fn func(indexURL string)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"up", "--quiet", "--scheme", "http", "--no-proxy", "--no-issuer"}, args...), &stdout, &stderr)

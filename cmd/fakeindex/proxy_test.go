@@ -15,28 +15,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
-
-// lockedBuffer is written by the command's goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestProxyCommand runs `fakeindex proxy` against two upstreams and checks
 // both listeners: CONNECT through --addr and direct TLS on --tls-addr reach
@@ -55,7 +38,7 @@ func TestProxyCommand(t *testing.T) {
 	caDir := filepath.Join(t.TempDir(), "ca")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"proxy", "--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,28 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while run writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls f until it returns non-empty, failing after 20 s or when
 // done delivers (run returned).
@@ -60,7 +42,7 @@ func TestTokensNotLoggedInFull(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "pypi.yaml")
 	os.WriteFile(cfg, []byte("users: [{name: alice}]\ntokens: [{name: alice-all, user: alice}]\n"), 0o644)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

@@ -10,9 +10,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
 
 // fast are limits small enough for a test: 1000 bytes/s over 300 ms
@@ -313,7 +314,7 @@ func TestSlowReaderServed(t *testing.T) {
 // TestPanicLoggedAnd500: a handler panic is logged with its stack and
 // answered 500; the server keeps serving.
 func TestPanicLoggedAnd500(t *testing.T) {
-	var logBuf syncBuffer
+	var logBuf testenv.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logBuf, nil))
 	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/boom" {
@@ -350,7 +351,7 @@ func TestPanicLoggedAnd500(t *testing.T) {
 // TestPanicAfterAnswerStarted cuts the connection rather than adding a
 // 500 to a half-written 200.
 func TestPanicAfterAnswerStarted(t *testing.T) {
-	var logBuf syncBuffer
+	var logBuf testenv.LogBuffer
 	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100")
 		w.WriteHeader(200)
@@ -368,21 +369,4 @@ func TestPanicAfterAnswerStarted(t *testing.T) {
 	if !strings.Contains(logBuf.String(), "late failure") {
 		t.Errorf("panic not logged: %s", logBuf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

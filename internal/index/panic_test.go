@@ -1,31 +1,14 @@
 package index
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestHandlerPanicLoggedAnd500 is issue 11 item 8's second half: a
 // handler that panics (here: state broken behind the server's back) used
@@ -34,7 +17,7 @@ func (l *lockedBuffer) String() string {
 // client gets a 500: PyPI's plain "Internal Server Error" on PyPI's
 // paths, {"error"} on the control plane. The server keeps serving.
 func TestHandlerPanicLoggedAnd500(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	s, err := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -1,37 +1,20 @@
 package issuer
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestHandlerPanicLoggedAnd500: a panicking handler is logged with its
 // stack and answered 500 in GitHub's {"message"} shape, where net/http
 // used to drop the connection without a word.
 func TestHandlerPanicLoggedAnd500(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	s, err := Start(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
@@ -19,31 +18,14 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/localca"
 	"github.com/fakepypi/fakepypi/internal/pypihdr"
+	"github.com/fakepypi/fakepypi/internal/testenv"
 )
-
-// syncBuffer is a log sink that tests can read while the proxy writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type fixture struct {
 	ca  *localca.CA
 	p   *Proxy
 	srv *Server
-	log *syncBuffer
+	log *testenv.LogBuffer
 }
 
 // start runs a proxy on loopback with a CA on disk, so non-Go clients can
@@ -54,7 +36,7 @@ func start(t *testing.T, opts ...Option) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &syncBuffer{}
+	buf := &testenv.LogBuffer{}
 	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
 	p := New(ca, opts...)
 	srv, err := Start(p)
