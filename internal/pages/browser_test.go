@@ -35,6 +35,22 @@ var (
 	shared        *pypitest.Harness
 )
 
+// Deadlines. Each is for one step, never a test's whole run: on a loaded
+// machine (load average 10–25 on 2 cores) the same steps take several
+// times as long (TestBrowserDashboard alone, Chromium's start included:
+// 5.6 s quiet, 16–22 s beside 12 CPU hogs, 36–45 s beside 24 at load
+// average 26), so one budget for all of a test's steps (it was 60 s), or
+// chromedp's default 20 s for Chromium to print its DevTools address,
+// runs out although nothing is wrong. A step that is really stuck still
+// fails, after stepTimeout.
+const (
+	// startTimeout bounds Chromium's start (chromedp's WSURLReadTimeout).
+	startTimeout = 2 * time.Minute
+	// stepTimeout bounds one browser action (a navigation, a click, an
+	// evaluation), and a wait for the page to show something.
+	stepTimeout = time.Minute
+)
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	browserCancel()
@@ -80,6 +96,7 @@ func startBrowser(t *testing.T) (context.Context, *pypitest.Harness) {
 		}
 		opts := append(chromedp.DefaultExecAllocatorOptions[:],
 			chromedp.ExecPath(path),
+			chromedp.WSURLReadTimeout(startTimeout),
 			chromedp.NoSandbox, // CI runs as root
 			chromedp.Headless,
 			chromedp.DisableGPU,
@@ -105,6 +122,7 @@ func startBrowser(t *testing.T) (context.Context, *pypitest.Harness) {
 
 // tab is one browser tab of a test: its own browser context (cookies),
 // optionally behind a proxy, with the page's console errors collected.
+// Each of its actions gets its own stepTimeout.
 type tab struct {
 	t      *testing.T
 	ctx    context.Context
@@ -118,9 +136,10 @@ func newTab(t *testing.T) *tab {
 	tb := &tab{t: t}
 	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.listen))
 	t.Cleanup(cancel)
-	tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(tcancel)
-	tb.ctx = tctx
+	tb.ctx = ctx
+	// The tab opens without a deadline: chromedp binds a tab's life to
+	// the context of its first Run, so the steps' deadlines below must
+	// come from contexts derived after it.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("new tab: %v", err)
 	}
@@ -164,9 +183,16 @@ func (tb *tab) checkConsole() {
 	}
 }
 
+// step is a context for one action of the tab, ending after stepTimeout.
+func (tb *tab) step() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(tb.ctx, stepTimeout)
+}
+
 func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	if err := chromedp.Do(tb.ctx, steps...); err != nil {
+	ctx, cancel := tb.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		tb.t.Fatalf("browser: %v", err)
 	}
 }
@@ -178,7 +204,9 @@ func (tb *tab) open(url string) {
 
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS(sel)))
+	ctx, cancel := tb.step()
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		tb.t.Fatalf("text of %s: %v", sel, err)
 	}
@@ -187,7 +215,9 @@ func (tb *tab) text(sel string) string {
 
 func (tb *tab) eval(js string) string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](js))
+	ctx, cancel := tb.step()
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
 	if err != nil {
 		tb.t.Fatalf("evaluate %s: %v", js, err)
 	}
@@ -196,7 +226,9 @@ func (tb *tab) eval(js string) string {
 
 func (tb *tab) title() string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Title())
+	ctx, cancel := tb.step()
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Title())
 	if err != nil {
 		tb.t.Fatal(err)
 	}
@@ -205,7 +237,9 @@ func (tb *tab) title() string {
 
 func (tb *tab) location() string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Location())
+	ctx, cancel := tb.step()
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		tb.t.Fatal(err)
 	}
@@ -222,11 +256,13 @@ func (tb *tab) click(sel string) {
 // waitText waits until sel's text contains want.
 func (tb *tab) waitText(sel, want string) string {
 	tb.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(stepTimeout)
 	var last string
 	for time.Now().Before(deadline) {
-		s, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		ctx, cancel := tb.step()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
 			`(function(){var e=document.querySelector(%q);return e?e.innerText:""})()`, sel)))
+		cancel()
 		if err == nil && strings.Contains(s, want) {
 			return s
 		}
@@ -240,7 +276,7 @@ func (tb *tab) waitText(sel, want string) string {
 // waitLocation waits until the page's URL contains want.
 func (tb *tab) waitLocation(want string) {
 	tb.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(stepTimeout)
 	for time.Now().Before(deadline) {
 		if strings.Contains(tb.location(), want) {
 			tb.do(chromedp.WaitReady(chromedp.CSS("body")))
@@ -253,7 +289,9 @@ func (tb *tab) waitLocation(want string) {
 
 func (tb *tab) screenshot() []byte {
 	tb.t.Helper()
-	b, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	ctx, cancel := tb.step()
+	defer cancel()
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Fatal(err)
 	}
