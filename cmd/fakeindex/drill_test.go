@@ -351,7 +351,7 @@ func drillCases(env *drillEnv) []drillCase {
 		{"project with a NUL", ctl("POST", "/_fake/projects", `{"name":"a\u0000b"}`), 400, "is not a valid project name"},
 		{"project with no name", ctl("POST", "/_fake/projects", `{}`), 400, "project needs a name"},
 		{"owner nobody", ctl("POST", "/_fake/projects", `{"name":"ok","owners":["nobody"]}`), 400, "does not exist"},
-		{"delete unknown project", ctl("DELETE", "/_fake/projects/..%2F..%2Fx", ""), 404, "404 page not found"},
+		{"delete unknown project", ctl("DELETE", "/_fake/projects/..%2F..%2Fx", ""), 404, "no control-plane endpoint"},
 		{"a 2 MiB JSON body", ctl("POST", "/_fake/users", `{"name":"`+strings.Repeat("u", 2<<20)+`"}`), 400, "invalid JSON body"},
 		{"deep JSON", ctl("POST", "/_fake/issuers", strings.Repeat("[", 100_000)), 400, "invalid JSON body"},
 		{"clock: bad duration", ctl("POST", "/_fake/clock", `{"advance":"soon"}`), 400, "invalid duration"},
@@ -378,7 +378,7 @@ func drillCases(env *drillEnv) []drillCase {
 		{"seed: filename with a path", ctl("POST", "/_fake/seed", `{"project":"demo","version":"1.0","filename":"../../catalog.json","content":"eA=="}`), 400, "invalid path"},
 		{"yank unknown", ctl("POST", "/_fake/projects/nope/releases/1.0/yank", `{}`), 404, "no such project"},
 		{"delete unknown file", ctl("DELETE", "/_fake/projects/demo/files/nope.whl", ""), 404, "no such file"},
-		{"unknown control path", ctl("GET", "/_fake/nowhere", ""), 404, "404 page not found"},
+		{"unknown control path", ctl("GET", "/_fake/nowhere", ""), 404, "no control-plane endpoint /_fake/nowhere"},
 	} {
 		add(drillCase{name: "control: " + c.name, build: c.build, status: c.status, text: c.text})
 	}

@@ -1091,3 +1091,33 @@ func TestControlIssuerChangeDropsKeys(t *testing.T) {
 	// The old source's keys are gone with it.
 	c.mintErr(c.ti.sign(t, githubClaims("jti-ic3")), "invalid-token", "malformed or invalid token")
 }
+
+// TestControlUnknownPathsAndMethods: a mistyped control-plane path or a
+// wrong method answers in the control plane's JSON (405 with Allow for a
+// path that exists), not Go's plain-text 404; PyPI's own paths keep
+// their answers.
+func TestControlUnknownPathsAndMethods(t *testing.T) {
+	c := startCtl(t)
+	c.mustErr("GET", "/_fake/publisher", "", http.StatusNotFound,
+		`no control-plane endpoint /_fake/publisher (docs/fakeindex.md, "Control plane", lists them)`)
+	for _, tc := range []struct{ method, path, allow string }{
+		{"POST", "/_fake/health", "GET"},
+		{"DELETE", "/_fake/clock", "GET, POST"},
+		{"GET", "/_fake/projects/demo/files/demo-1.0.tar.gz", "DELETE"},
+		{"PUT", "/_fake/events/3", "GET, HEAD"},
+		{"POST", "/_fake/events", "GET, DELETE"},
+	} {
+		c.mustErr(tc.method, tc.path, "", http.StatusMethodNotAllowed,
+			fmt.Sprintf("%s is not allowed on %s (allowed: %s)", tc.method, tc.path, tc.allow))
+		if _, _, h := c.call(tc.method, tc.path, ""); h.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, h.Get("Allow"), tc.allow)
+		}
+	}
+	// Outside /_fake/ nothing changed: Go's 404 for a path PyPI would
+	// answer with its own page (not emulated), and the control plane's
+	// routes still answer.
+	if code, body, _ := c.call("GET", "/no/such/page/", ""); code != http.StatusNotFound || strings.Contains(body, "control-plane") {
+		t.Errorf("GET /no/such/page/: %d %q", code, body)
+	}
+	c.mustOK("GET", "/_fake/health", "", nil)
+}

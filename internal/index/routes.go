@@ -2,6 +2,7 @@ package index
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -124,5 +125,36 @@ func (s *Server) routes() http.Handler {
 	f.Path("/projects/{project}/releases/{version}/unyank").Methods(http.MethodPost).HandlerFunc(s.Read.ControlUnyank)
 	f.Path("/projects/{project}/releases/{version}").Methods(http.MethodDelete).HandlerFunc(s.Read.ControlDeleteRelease)
 	f.Path("/projects/{project}/files/{filename}").Methods(http.MethodDelete).HandlerFunc(s.Read.ControlDeleteFile)
+	// A path or method the control plane does not have answers in its own
+	// JSON, as every other /_fake/ error does, rather than in Go's plain
+	// "404 page not found"; a wrong method gets 405 naming the methods the
+	// path takes. Both come through NotFoundHandler: gorilla/mux v1.8.1
+	// loses a subrouter's method mismatch when a later route shares its
+	// prefix, so the methods are asked of the table itself.
+	f.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(f, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			replyErr(w, http.StatusMethodNotAllowed, "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))
+			return
+		}
+		replyErr(w, http.StatusNotFound, "no control-plane endpoint %s (docs/fakeindex.md, \"Control plane\", lists them)", r.URL.Path)
+	})
+	f.MethodNotAllowedHandler = f.NotFoundHandler
 	return r
+}
+
+// allowedMethods lists the methods some route of router takes for r's
+// path, by asking the router itself, so the list cannot drift from the
+// table above.
+func allowedMethods(router *mux.Router, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
