@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
@@ -91,11 +92,45 @@ func New(h http.Handler, l Limits, logger *slog.Logger) *http.Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &http.Server{
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
+	srv := &http.Server{
 		Handler:           Paced(Recover(h, logger, nil), l),
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ConnState:         fresh.track,
+	}
+	srv.RegisterOnShutdown(fresh.closeAll)
+	return srv
+}
+
+// freshConns tracks the connections that have not sent a byte yet
+// (http.StateNew), so Shutdown can close them as it closes idle ones.
+// net/http's Shutdown counts such a connection as busy until it is 5 s
+// old, so one that a client opened and left unused (Go's transport keeps
+// the spare connection of a dial race in its pool so) held every Close up
+// for 5 s. A connection that has sent nothing has no request to lose.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if state == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.Close()
+		delete(f.conns, c)
 	}
 }
 

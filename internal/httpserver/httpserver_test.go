@@ -3,6 +3,7 @@ package httpserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -368,5 +369,53 @@ func TestPanicAfterAnswerStarted(t *testing.T) {
 	}
 	if !strings.Contains(logBuf.String(), "late failure") {
 		t.Errorf("panic not logged: %s", logBuf.String())
+	}
+}
+
+// TestShutdownClosesUnusedConnections: Shutdown closes a connection that
+// never sent a byte (as Go's transport leaves the spare one of a dial
+// race), instead of waiting the 5 s net/http grants a new connection,
+// and still lets a request in flight finish.
+func TestShutdownClosesUnusedConnections(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "done")
+	}), Limits{}, nil)
+	go srv.Serve(ln)
+	addr := ln.Addr().String()
+
+	unused := dial(t, addr)
+	busy := dial(t, addr)
+	fmt.Fprintf(busy, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	// The server accepts in order, and marks a connection new before it
+	// accepts the next: once the busy one's handler runs, the unused one
+	// is known.
+	<-started
+
+	// A deadline under the 5 s net/http waits for a new connection.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	if b := closedWithin(t, unused, 2*time.Second); len(b) != 0 {
+		t.Fatalf("unused connection got %q", b)
+	}
+	close(release)
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil {
+		t.Fatalf("request in flight lost: %v", err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "done" {
+		t.Fatalf("request in flight answered %q", b)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v (it waited for the unused connection)", err)
 	}
 }
