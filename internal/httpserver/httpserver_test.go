@@ -132,6 +132,9 @@ func TestTrickledBodyIsCut(t *testing.T) {
 // a window, the attempt shows nothing about the server and is run again;
 // a cut with no such stall fails at once.
 func TestSteadyBodyPasses(t *testing.T) {
+	// Mostly waiting on the clock (second-long windows): run beside the
+	// other long ones.
+	t.Parallel()
 	l := fast
 	l.Window = time.Second
 	addr := serve(t, readingHandler(make(chan bodyResult, 10)), l, nil)
@@ -199,6 +202,9 @@ func retryWhileStalled(t *testing.T, stall time.Duration, attempt func() (time.D
 // longer than a window (the read deadline is cleared, so the request's
 // context is not cancelled) and its answer still gets out.
 func TestFastBodyThenSlowHandler(t *testing.T) {
+	// Mostly waiting on the clock (second-long windows): run beside the
+	// other long ones.
+	t.Parallel()
 	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		select {
@@ -282,6 +288,9 @@ func TestStalledReaderIsCut(t *testing.T) {
 // attempt in which the client itself stalled for half a window is run
 // again, as in TestSteadyBodyPasses.
 func TestSlowReaderServed(t *testing.T) {
+	// Mostly waiting on the clock (second-long windows): run beside the
+	// other long ones.
+	t.Parallel()
 	l := Limits{MinRate: 100_000, Window: time.Second}
 	payload := bytes.Repeat([]byte("x"), 16<<20)
 	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(payload) }), l, nil)
