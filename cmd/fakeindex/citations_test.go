@@ -13,7 +13,10 @@ import (
 // warehouse/forklift/legacy.py), never notes that are not in the
 // repository, nor numbered sections of them.
 func TestNoOutsideCitations(t *testing.T) {
-	banned := []string{"../shared", "shared/spec", "pypi-server.md", "publishing-clients.md", "peers.md", "§"}
+	// Spelled in pieces, so this file does not cite them itself and needs
+	// no exemption from its own walk.
+	banned := []string{".." + "/shared", "shared" + "/spec", "pypi-server" + ".md",
+		"publishing-clients" + ".md", "peers" + ".md", "\u00a7"}
 	root := filepath.Join("..", "..")
 	checked := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -40,7 +43,7 @@ func TestNoOutsideCitations(t *testing.T) {
 		checked++
 		for i, line := range strings.Split(string(b), "\n") {
 			for _, w := range banned {
-				if strings.Contains(line, w) && !(path == filepath.Join(root, "cmd", "fakeindex", "citations_test.go")) {
+				if strings.Contains(line, w) {
 					t.Errorf("%s:%d cites %q, which is not in the repository: cite the upstream file instead\n\t%s", path, i+1, w, strings.TrimSpace(line))
 				}
 			}
