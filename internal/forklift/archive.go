@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 // Limits of _is_valid_dist_file (legacy.py).
@@ -501,8 +503,8 @@ func checkRecord(zr *zip.ReadCloser, recordName string) (mismatch, ok, tooLarge 
 }
 
 var (
-	entryPointNameRe = lazyRegexp(`^[\w.-]+$`)
-	iniSectionRe     = lazyRegexp(`^\[(.+)\]`)
+	entryPointNameRe = lazyregexp.New(`^[\w.-]+$`)
+	iniSectionRe     = lazyregexp.New(`^\[(.+)\]`)
 )
 
 // validEntryPoints checks entry_points.txt as Warehouse does: UTF-8, a

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/fakepypi/fakepypi/internal/forklift/spdx"
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 //go:embed data/trove-classifiers.txt
@@ -61,13 +62,13 @@ func isUnicodeDigitOrMark(r rune) bool {
 // URI character classes of RFC 3986 as the rfc3986 package (used by
 // warehouse.utils.http.is_valid_uri) checks them component by component.
 var (
-	uriSchemeRe   = lazyRegexp(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+	uriSchemeRe   = lazyregexp.New(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 	uriPCharRe    = `(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})`
-	uriPathRe     = lazyRegexp(`^(?:` + uriPCharRe + `|/)*$`)
-	uriQueryRe    = lazyRegexp(`^(?:` + uriPCharRe + `|[/?])*$`)
-	uriRegNameRe  = lazyRegexp(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$`)
-	uriIPv6Re     = lazyRegexp(`^\[[0-9A-Fa-f:.]+\]$`)
-	uriUserInfoRe = lazyRegexp(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*$`)
+	uriPathRe     = lazyregexp.New(`^(?:` + uriPCharRe + `|/)*$`)
+	uriQueryRe    = lazyregexp.New(`^(?:` + uriPCharRe + `|[/?])*$`)
+	uriRegNameRe  = lazyregexp.New(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$`)
+	uriIPv6Re     = lazyregexp.New(`^\[[0-9A-Fa-f:.]+\]$`)
+	uriUserInfoRe = lazyregexp.New(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*$`)
 )
 
 // IsValidURI is warehouse.utils.http.is_valid_uri(url,

@@ -2,18 +2,17 @@ package forklift
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
 // distFileRe is legacy.py _dist_file_re, matched case-insensitively.
-var distFileRe = lazyRegexp(`(?i)^.+?(\.(?:tar\.gz|zip|whl))$`)
+var distFileRe = lazyregexp.New(`(?i)^.+?(\.(?:tar\.gz|zip|whl))$`)
 
 // ValidateFilename is step 17 (legacy.py _validate_filename): control
 // characters, path separators, then the extension against the filetype.
@@ -122,7 +121,7 @@ type WheelFilename struct {
 	Platform []string // distinct platform tags, in filename order
 }
 
-var buildTagRe = lazyRegexp(`^(\d+)(.*)$`)
+var buildTagRe = lazyregexp.New(`^(\d+)(.*)$`)
 
 // wheelNamePartOK is re.match(r"^[\w\d._]*$", name, re.UNICODE).
 func wheelNamePartOK(s string) bool {
@@ -190,11 +189,11 @@ var allowedPlatforms = map[string]bool{
 }
 
 var (
-	macosxRe  = lazyRegexp(`^macosx_(\d+)_(\d+)_(.*)`)
-	linuxRe   = lazyRegexp(`^(many|musl)linux_(\d+)_(\d+)_(.*)`)
-	iosRe     = lazyRegexp(`^ios_(\d+)_(\d+)_(.*)_(?:iphoneos|iphonesimulator)`)
-	androidRe = lazyRegexp(`^android_(\d+)_(.*)`)
-	emsRe     = lazyRegexp(`^pyemscripten_(\d+)_(\d+)_wasm32$`)
+	macosxRe  = lazyregexp.New(`^macosx_(\d+)_(\d+)_(.*)`)
+	linuxRe   = lazyregexp.New(`^(many|musl)linux_(\d+)_(\d+)_(.*)`)
+	iosRe     = lazyregexp.New(`^ios_(\d+)_(\d+)_(.*)_(?:iphoneos|iphonesimulator)`)
+	androidRe = lazyregexp.New(`^android_(\d+)_(.*)`)
+	emsRe     = lazyregexp.New(`^pyemscripten_(\d+)_(\d+)_wasm32$`)
 
 	macosxArches   = set("ppc", "ppc64", "i386", "x86_64", "arm64", "intel", "fat", "fat3", "fat64", "universal", "universal2")
 	macosxMajors   = set("11", "12", "13", "14", "15", "26")
@@ -268,11 +267,4 @@ func CheckWheelFilename(filename string, meta *Metadata, projectName, projectNor
 		return nil, badRequest("Version in filename should be %s not %s.", pyfmt.Repr(meta.Version.String()), pyfmt.Repr(w.Version.String()))
 	}
 	return w, nil
-}
-
-// lazyRegexp compiles expr at its first use, not at init: every fakeindex
-// process links this package, and a server should not compile (and keep)
-// the patterns of metadata fields that none of its uploads has.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/forklift/pep440"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
 )
 
@@ -71,7 +72,7 @@ type Form struct {
 // projectNameMessage is the Regexp message of UploadForm.name.
 const projectNameMessage = "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'."
 
-var hex64 = lazyRegexp(`^[A-Fa-f0-9]{64}$`)
+var hex64 = lazyregexp.New(`^[A-Fa-f0-9]{64}$`)
 
 // errorPriority is legacy.py _error_message_order: these keys win over the
 // others, which are taken in sorted order.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 	"github.com/fakepypi/fakepypi/internal/pyfmt"
@@ -57,10 +58,10 @@ type DebugResult struct {
 }
 
 var (
-	jwtShape = lazyRegexp(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
+	jwtShape = lazyregexp.New(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
 	// A line of gh-action-pypi-publish's _RENDERED_CLAIMS:
 	// "* `sub`: `repo:octo-org/octo-repo:ref:refs/heads/main`".
-	claimLine = lazyRegexp("^\\s*[*-]\\s+`([A-Za-z0-9_]+)`\\s*:\\s*`(.*)`\\s*$")
+	claimLine = lazyregexp.New("^\\s*[*-]\\s+`([A-Za-z0-9_]+)`\\s*:\\s*`(.*)`\\s*$")
 )
 
 // ParseClaims reads the debugger's input: a JWT (its payload, unverified),

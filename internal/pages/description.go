@@ -5,10 +5,10 @@ import (
 	"html"
 	"html/template"
 	"mime"
-	"regexp"
 	"strings"
 	"sync"
 
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 )
@@ -50,14 +50,14 @@ func plain(text string) template.HTML {
 }
 
 var (
-	rstBullet    = lazyRegexp(`^([-*+•]|\d+[.)]|#\.)\s+`)
-	rstDirective = lazyRegexp(`^\.\.\s+([A-Za-z0-9_-]+)::\s*(.*)$`)
-	rstLink      = lazyRegexp("`([^`<]+?)\\s*<([^>]+)>`__?")
-	rstLiteral   = lazyRegexp("``(.+?)``")
-	rstStrong    = lazyRegexp(`\*\*([^*]+)\*\*`)
-	rstEmph      = lazyRegexp(`\*([^*\s][^*]*)\*`)
-	rstRole      = lazyRegexp("(?::[a-z:]+:)?`([^`]+)`_?")
-	rstURL       = lazyRegexp(`(^|[\s(])(https?://[^\s<>()"]+)`)
+	rstBullet    = lazyregexp.New(`^([-*+•]|\d+[.)]|#\.)\s+`)
+	rstDirective = lazyregexp.New(`^\.\.\s+([A-Za-z0-9_-]+)::\s*(.*)$`)
+	rstLink      = lazyregexp.New("`([^`<]+?)\\s*<([^>]+)>`__?")
+	rstLiteral   = lazyregexp.New("``(.+?)``")
+	rstStrong    = lazyregexp.New(`\*\*([^*]+)\*\*`)
+	rstEmph      = lazyregexp.New(`\*([^*\s][^*]*)\*`)
+	rstRole      = lazyregexp.New("(?::[a-z:]+:)?`([^`]+)`_?")
+	rstURL       = lazyregexp.New(`(^|[\s(])(https?://[^\s<>()"]+)`)
 )
 
 // rst renders the reStructuredText subset described at RenderDescription.
@@ -265,11 +265,4 @@ func isUnderline(l string) bool {
 		return false
 	}
 	return strings.Count(t, t[:1]) == len(t)
-}
-
-// lazyRegexp compiles expr at its first use, not at init: the pages that
-// use these patterns (descriptions, the debugger, scenarios) may never be
-// viewed, and every fakeindex process links this package.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

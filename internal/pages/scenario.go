@@ -13,6 +13,7 @@ import (
 
 	"github.com/fakepypi/fakepypi/internal/events"
 	"github.com/fakepypi/fakepypi/internal/forklift/pyname"
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 	"github.com/fakepypi/fakepypi/internal/oidc"
 	"github.com/fakepypi/fakepypi/internal/publisher"
 )
@@ -114,7 +115,7 @@ func quoteRE(s string) string {
 	return quoteArg(digest().ReplaceAllString(regexp.QuoteMeta(s), `[0-9a-f]{64}`))
 }
 
-var digest = lazyRegexp(`\b[0-9a-f]{64}\b`)
+var digest = lazyregexp.New(`\b[0-9a-f]{64}\b`)
 
 func claimString(c map[string]any, k string) string { v, _ := c[k].(string); return v }
 

@@ -2,11 +2,11 @@ package readapi
 
 import (
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 // Media types of the simple API (PEP 691) and the integrity API (PEP 740).
@@ -91,8 +91,8 @@ type mediaRange struct {
 }
 
 var (
-	tokenRE = lazyRegexp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	qRE     = lazyRegexp(`^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$`)
+	tokenRE = lazyregexp.New("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	qRE     = lazyregexp.New(`^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$`)
 )
 
 // parseAccept parses an Accept value; ok is false when WebOb would treat the
@@ -128,11 +128,4 @@ func parseAccept(h string) (ranges []mediaRange, ok bool) {
 		ranges = append(ranges, rg)
 	}
 	return ranges, true
-}
-
-// lazyRegexp compiles expr at its first use, not at init: a server that is
-// never asked for a negotiated or version-sorted page should not hold these
-// patterns compiled.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -3,6 +3,8 @@ package readapi
 import (
 	"strconv"
 	"strings"
+
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 // basicVersions is the fallback VersionRules: it understands normalized PEP
@@ -12,7 +14,7 @@ import (
 // implementation (internal/forklift/pep440) instead.
 type basicVersions struct{}
 
-var basicRE = lazyRegexp(`^([0-9]+(?:\.[0-9]+)*)(?:(a|b|rc)([0-9]+))?(?:\.post([0-9]+))?(?:\.dev([0-9]+))?$`)
+var basicRE = lazyregexp.New(`^([0-9]+(?:\.[0-9]+)*)(?:(a|b|rc)([0-9]+))?(?:\.post([0-9]+))?(?:\.dev([0-9]+))?$`)
 
 type basicVersion struct {
 	release []int

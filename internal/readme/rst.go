@@ -1,11 +1,11 @@
 package readme
 
 import (
-	"regexp"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 // Problem returns the docutils system message (level WARNING or above)
@@ -83,7 +83,7 @@ func alnum(s string) string {
 	return b.String()
 }
 
-var reComment = lazyRegexp(`^\.\.( +[^ _\[|]|$)`)
+var reComment = lazyregexp.New(`^\.\.( +[^ _\[|]|$)`)
 
 // empty reports whether the text is blank, only comments, or one
 // underlined title with nothing else.
@@ -175,25 +175,25 @@ type doc struct {
 
 var (
 	// docutils Body.patterns (parsers/rst/states.py), ASCII subset.
-	reBullet    = lazyRegexp(`^[-+*\x{2022}\x{2023}\x{2043}]( +|$)`)
-	reEnum      = lazyRegexp(`^(\(?([0-9]+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|#)[.)])( +|$)`)
-	reField     = lazyRegexp(`^:[^: ]`)
-	reOption    = lazyRegexp(`^(--?[A-Za-z0-9]|/[A-Za-z0-9])`)
-	reDoctest   = lazyRegexp(`^>>>( +|$)`)
-	reLineBlock = lazyRegexp(`^\|( +|$)`)
-	reGridTop   = lazyRegexp(`^\+-[-+]+-\+ *$`)
-	reSimpleTop = lazyRegexp(`^=+( +=+)+ *$`)
-	reExplicit  = lazyRegexp(`^\.\.( +|$)`)
-	reAnonymous = lazyRegexp(`^__( +|$)`)
+	reBullet    = lazyregexp.New(`^[-+*\x{2022}\x{2023}\x{2043}]( +|$)`)
+	reEnum      = lazyregexp.New(`^(\(?([0-9]+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|#)[.)])( +|$)`)
+	reField     = lazyregexp.New(`^:[^: ]`)
+	reOption    = lazyregexp.New(`^(--?[A-Za-z0-9]|/[A-Za-z0-9])`)
+	reDoctest   = lazyregexp.New(`^>>>( +|$)`)
+	reLineBlock = lazyregexp.New(`^\|( +|$)`)
+	reGridTop   = lazyregexp.New(`^\+-[-+]+-\+ *$`)
+	reSimpleTop = lazyregexp.New(`^=+( +=+)+ *$`)
+	reExplicit  = lazyregexp.New(`^\.\.( +|$)`)
+	reAnonymous = lazyregexp.New(`^__( +|$)`)
 	// Explicit.constructs: a directive is ".. name::" with name a
 	// docutils simplename (ASCII here: a non-ASCII name is not judged).
-	reDirective = lazyRegexp(`^\.\. +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
-	reSubstDef  = lazyRegexp(`^\.\. +\|`)
-	reSubstDir  = lazyRegexp(`^\.\. +\|[^|]+\| +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
-	reRoleDef   = lazyRegexp(`(?m)^ *\.\. +role:: +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)`)
+	reDirective = lazyregexp.New(`^\.\. +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
+	reSubstDef  = lazyregexp.New(`^\.\. +\|`)
+	reSubstDir  = lazyregexp.New(`^\.\. +\|[^|]+\| +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)[ ]?::( +|$)`)
+	reRoleDef   = lazyregexp.New(`(?m)^ *\.\. +role:: +([A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*)`)
 	// A one-line external target ".. _name: uri" whose name needs no
 	// quoting.
-	reTarget = lazyRegexp("^\\.\\. _([A-Za-z0-9][^:`\\\\]*): +(\\S+)$")
+	reTarget = lazyregexp.New("^\\.\\. _([A-Za-z0-9][^:`\\\\]*): +(\\S+)$")
 )
 
 // directives is every directive name docutils 0.19 to 0.21 knows in
@@ -716,7 +716,7 @@ const (
 	endSuffix   = "\x00\\.,;!?-/:\"')>]}"
 )
 
-var reSimplename = lazyRegexp(`^[A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*`)
+var reSimplename = lazyregexp.New(`^[A-Za-z0-9]+(?:[-._+:][A-Za-z0-9]+)*`)
 
 // escape2null is docutils.utils.escape2null.
 func escape2null(text string) string {
@@ -1000,11 +1000,4 @@ func (d *doc) inlineScan(s []rune) string {
 		i = e
 	}
 	return ""
-}
-
-// lazyRegexp compiles expr at its first use, not at init: a server renders
-// a reStructuredText description only when an upload has one, and should
-// not hold these patterns compiled until then.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

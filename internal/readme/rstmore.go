@@ -3,6 +3,8 @@ package readme
 import (
 	"strconv"
 	"strings"
+
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 // Constructs the detector judges beyond the top-level walk of rst.go:
@@ -14,7 +16,7 @@ import (
 // reArabicEnum is Body.patterns['enumerator'] for arabic numerals and the
 // auto-enumerator '#': "1.", "1)", "(1)". Alphabetic and Roman
 // enumerators are not judged (parse_enumerator's ambiguities).
-var reArabicEnum = lazyRegexp(`^(\(([0-9]+|#)\)|([0-9]+|#)\)|([0-9]+|#)\.)( +|$)`)
+var reArabicEnum = lazyregexp.New(`^(\(([0-9]+|#)\)|([0-9]+|#)\)|([0-9]+|#)\.)( +|$)`)
 
 // enumerator parses an arabic or auto enumerator at the start of l:
 // its format ("parens", "rparen", "period"), its text, and its match.
@@ -198,7 +200,7 @@ func isASCII(s string) bool {
 
 // reAttribution is BlockQuote's attribution_pattern: a line starting with
 // "--", "---" or an em dash, then text.
-var reAttribution = lazyRegexp(`^(---?($|[^-])|\x{2014})`)
+var reAttribution = lazyregexp.New(`^(---?($|[^-])|\x{2014})`)
 
 // blockQuote judges the lines of a block quote (Body.indent), dedented
 // by their common indentation, with the nested walk. A quote that may
@@ -223,13 +225,13 @@ func (d *doc) blockQuote(lines []string) string {
 // version PyPI may run (0.19 to 0.23: "loading" is newer).
 var imageOptions = setOf("alt", "height", "width", "scale", "align", "target", "class", "name", "loading")
 
-var reImage = lazyRegexp(`^\.\. +(image|figure)::( +|$)`)
+var reImage = lazyregexp.New(`^\.\. +(image|figure)::( +|$)`)
 
 // reFieldMarker is Body.patterns['field_marker'] for names without
 // colons or backslashes: ":name:" followed by spaces or the end. A line
 // such as ":ref:`x`" is no field marker (its colon is followed by a
 // backquote), so it stays in the argument block, as in docutils.
-var reFieldMarker = lazyRegexp("^:([^: \\\\`][^:\\\\`]*[^ :\\\\`]|[^: \\\\`]):( +|$)")
+var reFieldMarker = lazyregexp.New("^:([^: \\\\`][^:\\\\`]*[^ :\\\\`]|[^: \\\\`]):( +|$)")
 
 // imageDirective judges the arguments of an image or figure directive
 // (directives/images.py: one required argument, the URI; image takes

@@ -2,10 +2,10 @@ package pep440
 
 import (
 	"errors"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
+
+	"github.com/fakepypi/fakepypi/internal/lazyregexp"
 )
 
 // ErrInvalidSpecifier is returned for strings that packaging rejects with
@@ -38,26 +38,22 @@ var (
 // specifierRe and SpecifierPrefixRe are compiled at first use, not at
 // init: only Requires-Python and Requires-Dist need them, and together they
 // are most of this package's 190 KB of init-time allocation.
-var specifierRe = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^\s*(?:` +
-		`(===)` + specArbitraryVersion +
-		`|(==|!=)` + specEqVersion +
-		`|(~=)` + specCompatVersion +
-		`|(<=|>=|<|>)` + specOtherVersion +
-		`)\s*$`)
-})
+var specifierRe = lazyregexp.New(`^\s*(?:` +
+	`(===)` + specArbitraryVersion +
+	`|(==|!=)` + specEqVersion +
+	`|(~=)` + specCompatVersion +
+	`|(<=|>=|<|>)` + specOtherVersion +
+	`)\s*$`)
 
 // SpecifierPrefixRe matches, at the start of its input, the longest
 // specifier (operator plus version) the way packaging's tokenizer rule
 // SPECIFIER does inside PEP 508 requirements. Exported for pep508.
-var SpecifierPrefixRe = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:` +
-		`===` + specArbitraryVersion +
-		`|(?:==|!=)` + specEqVersion +
-		`|~=` + specCompatVersion +
-		`|(?:<=|>=|<|>)` + specOtherVersion +
-		`)`)
-})
+var SpecifierPrefixRe = lazyregexp.New(`^(?:` +
+	`===` + specArbitraryVersion +
+	`|(?:==|!=)` + specEqVersion +
+	`|~=` + specCompatVersion +
+	`|(?:<=|>=|<|>)` + specOtherVersion +
+	`)`)
 
 // Specifier is one PEP 440 version clause such as ">=3.8".
 type Specifier struct {
