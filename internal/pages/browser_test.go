@@ -204,46 +204,39 @@ func (tb *tab) open(url string) {
 
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()
-	ctx, cancel := tb.step()
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		tb.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
+	return mustRun(tb, "text of "+sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
 func (tb *tab) eval(js string) string {
 	tb.t.Helper()
-	ctx, cancel := tb.step()
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		tb.t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return s
+	return mustRun(tb, "evaluate "+js, chromedp.Evaluate[string](js))
 }
 
 func (tb *tab) title() string {
 	tb.t.Helper()
-	ctx, cancel := tb.step()
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Title())
-	if err != nil {
-		tb.t.Fatal(err)
-	}
-	return s
+	return mustRun(tb, "title", chromedp.Title())
 }
 
 func (tb *tab) location() string {
 	tb.t.Helper()
+	return mustRun(tb, "location", chromedp.Location())
+}
+
+// run performs one action in the tab within its own stepTimeout.
+func run[T any](tb *tab, a chromedp.Action[T]) (T, error) {
 	ctx, cancel := tb.step()
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Location())
+	return chromedp.Run(ctx, a)
+}
+
+// mustRun is run, failing the test on an error; what names the action.
+func mustRun[T any](tb *tab, what string, a chromedp.Action[T]) T {
+	tb.t.Helper()
+	v, err := run(tb, a)
 	if err != nil {
-		tb.t.Fatal(err)
+		tb.t.Fatalf("%s: %v", what, err)
 	}
-	return s
+	return v
 }
 
 // click follows a link or presses a button a person would, then waits
@@ -259,10 +252,8 @@ func (tb *tab) waitText(sel, want string) string {
 	deadline := time.Now().Add(stepTimeout)
 	var last string
 	for time.Now().Before(deadline) {
-		ctx, cancel := tb.step()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		s, err := run(tb, chromedp.Evaluate[string](fmt.Sprintf(
 			`(function(){var e=document.querySelector(%q);return e?e.innerText:""})()`, sel)))
-		cancel()
 		if err == nil && strings.Contains(s, want) {
 			return s
 		}
@@ -289,13 +280,7 @@ func (tb *tab) waitLocation(want string) {
 
 func (tb *tab) screenshot() []byte {
 	tb.t.Helper()
-	ctx, cancel := tb.step()
-	defer cancel()
-	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		tb.t.Fatal(err)
-	}
-	return b
+	return mustRun(tb, "screenshot", chromedp.FullScreenshot(100))
 }
 
 // spkiPin is Chromium's --ignore-certificate-errors-spki-list form of a
